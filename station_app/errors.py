@@ -1,0 +1,287 @@
+"""Errors a user can hit, each with a stable code and a Chinese message.
+
+Every class below declares ``code`` (stable, used by the CLI's ``--json`` output, the UI and
+the README table) and ``message`` (a Chinese template filled from the keyword arguments given
+when raising). ``message_en`` is the English twin the CLI prints underneath for operators.
+``field`` names the form field an error belongs to, so the UI can show it next to that field.
+
+    StationError
+    ├── InvalidInput                 bad value typed or passed by a person
+    │   ├── MissingField
+    │   ├── InvalidIdNumber
+    │   ├── InvalidCreditCode
+    │   ├── InvalidMobile
+    │   ├── InvalidCertType
+    │   ├── InvalidDate
+    │   ├── InvalidStationCode
+    │   └── FeeNotAllowed
+    ├── FileInvalid                  an import file that cannot be used
+    │   ├── CatalogFileInvalid
+    │   └── CalendarFileInvalid
+    ├── NotFound
+    │   ├── UnknownItem
+    │   ├── CaseNotFound
+    │   ├── ProxyEntryNotFound
+    │   └── PersonNotFound
+    ├── RuleViolation                the request breaks a business rule
+    │   ├── IllegalTransition
+    │   ├── TransitionDetailRequired
+    │   ├── ProxyNotAllowed
+    │   └── PersonErased
+    └── DataFolderError              the data folder itself is unusable
+        ├── DataFolderMissing
+        ├── StationExists
+        ├── DataFolderVersion
+        ├── DataFolderCorrupt
+        ├── KeysMissing
+        └── DiskFull
+    CryptoFailure                    deliberately opaque: never says which check failed
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class StationError(Exception):
+    """Root of every error a user of the station app can meet."""
+
+    code: ClassVar[str] = "STATION_ERROR"
+    message: ClassVar[str] = "操作未能完成"
+    message_en: ClassVar[str] = "the operation could not be completed"
+
+    def __init__(self, field: str | None = None, **params: Any) -> None:
+        self.field = field
+        self.params = params
+        super().__init__(self.text)
+
+    @property
+    def text(self) -> str:
+        return _fill(self.message, self.params)
+
+    @property
+    def text_en(self) -> str:
+        return _fill(self.message_en, self.params)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.text, "message_en": self.text_en,
+                "field": self.field}
+
+
+def _fill(template: str, params: dict[str, Any]) -> str:
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+# ---------------------------------------------------------------- bad input
+
+
+class InvalidInput(StationError):
+    code = "INPUT_INVALID"
+    message = "{label}填写有误：{reason}"
+    message_en = "invalid {label}: {reason}"
+
+
+class MissingField(InvalidInput):
+    code = "FIELD_REQUIRED"
+    message = "请填写{label}"
+    message_en = "{label} is required"
+
+
+class InvalidIdNumber(InvalidInput):
+    code = "ID_NUMBER_INVALID"
+    message = "身份证号码有误：{reason}"
+    message_en = "invalid ID number: {reason}"
+
+
+class InvalidCreditCode(InvalidInput):
+    code = "CREDIT_CODE_INVALID"
+    message = "统一社会信用代码有误：{reason}"
+    message_en = "invalid unified social credit code: {reason}"
+
+
+class InvalidMobile(InvalidInput):
+    code = "MOBILE_INVALID"
+    message = "手机号码有误：{reason}"
+    message_en = "invalid mobile number: {reason}"
+
+
+class InvalidCertType(InvalidInput):
+    code = "CERT_TYPE_INVALID"
+    message = "证件类型代码“{value}”不在 GA/T 2000.156 常用证件代码表中"
+    message_en = "certificate type code {value!r} is not in GA/T 2000.156"
+
+
+class InvalidDate(InvalidInput):
+    code = "DATE_INVALID"
+    message = "{label}“{value}”不是有效的日期或时间"
+    message_en = "{label} {value!r} is not a valid date or time"
+
+
+class InvalidStationCode(InvalidInput):
+    code = "STATION_CODE_INVALID"
+    message = "站点编码“{value}”有误：应为 6–20 位数字或大写字母"
+    message_en = "station code {value!r} must be 6-20 digits or capital letters"
+
+
+class FeeNotAllowed(InvalidInput):
+    code = "PROXY_FEE_FORBIDDEN"
+    message = "代办服务全程免费，不得收取任何费用（填写的金额：{amount}）"
+    message_en = "proxy service is free of charge; a fee of {amount} cannot be recorded"
+
+
+# ---------------------------------------------------------------- import files
+
+
+class FileInvalid(StationError):
+    code = "FILE_INVALID"
+    message = "文件无法导入：{where}{reason}"
+    message_en = "file cannot be imported: {where}{reason}"
+
+
+class CatalogFileInvalid(FileInvalid):
+    code = "CATALOG_FILE_INVALID"
+    message = "事项目录文件有误：{where} {reason}"
+    message_en = "catalog file is invalid: {where} {reason}"
+
+
+class CalendarFileInvalid(FileInvalid):
+    code = "CALENDAR_FILE_INVALID"
+    message = "节假日文件有误：{where} {reason}"
+    message_en = "holiday calendar file is invalid: {where} {reason}"
+
+
+# ---------------------------------------------------------------- lookups
+
+
+class NotFound(StationError):
+    code = "NOT_FOUND"
+    message = "未找到：{value}"
+    message_en = "not found: {value}"
+
+
+class UnknownItem(NotFound):
+    code = "ITEM_UNKNOWN"
+    message = "事项目录中没有“{value}”，请先导入或核对事项编码"
+    message_en = "no service item {value!r} in the catalog"
+
+
+class CaseNotFound(NotFound):
+    code = "CASE_NOT_FOUND"
+    message = "没有办件编号为“{value}”的办件"
+    message_en = "no case numbered {value!r}"
+
+
+class ProxyEntryNotFound(NotFound):
+    code = "PROXY_NOT_FOUND"
+    message = "没有代办序号为“{value}”的代办记录"
+    message_en = "no proxy entry numbered {value!r}"
+
+
+class PersonNotFound(NotFound):
+    code = "PERSON_NOT_FOUND"
+    message = "没有找到该人员的记录"
+    message_en = "no such person on record"
+
+
+# ---------------------------------------------------------------- business rules
+
+
+class RuleViolation(StationError):
+    code = "RULE_VIOLATION"
+    message = "不符合办理规则：{reason}"
+    message_en = "not allowed: {reason}"
+
+
+class IllegalTransition(RuleViolation):
+    code = "TRANSITION_ILLEGAL"
+    message = "{what}“{number}”当前为“{current}”，不能变更为“{target}”"
+    message_en = "{what_en} {number} is {current_en}; it cannot move to {target_en}"
+
+
+class TransitionDetailRequired(RuleViolation):
+    code = "TRANSITION_DETAIL_REQUIRED"
+    message = "变更为“{target}”时必须填写{label}"
+    message_en = "moving to {target_en} requires {label_en}"
+
+
+class ProxyNotAllowed(RuleViolation):
+    code = "ITEM_PROXY_NOT_ALLOWED"
+    message = "事项“{item}”不在可代办范围内"
+    message_en = "service item {item!r} cannot be handled by proxy"
+
+
+class PersonErased(RuleViolation):
+    code = "PERSON_ERASED"
+    message = "该人员的个人信息已依法删除，无法查看或使用"
+    message_en = "this person's personal data has been erased"
+
+
+# ---------------------------------------------------------------- data folder
+
+
+class DataFolderError(StationError):
+    code = "DATA_FOLDER_ERROR"
+    message = "数据目录不可用：{path}"
+    message_en = "data folder unusable: {path}"
+
+
+class DataFolderMissing(DataFolderError):
+    code = "DATA_FOLDER_MISSING"
+    message = "数据目录“{path}”中还没有站点，请先初始化（station init）"
+    message_en = "no station in {path}; run `station init` first"
+
+
+class StationExists(DataFolderError):
+    code = "STATION_EXISTS"
+    message = "数据目录“{path}”中已有站点“{name}”，不能重复初始化"
+    message_en = "{path} already holds station {name!r}"
+
+
+class DataFolderVersion(DataFolderError):
+    code = "DATA_FOLDER_VERSION"
+    message = ("数据目录“{path}”属于其他版本的程序（{found}），"
+               "本程序支持 {supported}，请使用对应版本的程序打开")
+    message_en = ("{path} was written by another version ({found}); "
+                  "this program supports {supported}")
+
+
+class DataFolderCorrupt(DataFolderError):
+    code = "DATA_FOLDER_CORRUPT"
+    message = "数据目录“{path}”中的数据库已损坏：{reason}"
+    message_en = "the database in {path} is damaged: {reason}"
+
+
+class KeysMissing(DataFolderError):
+    code = "KEYS_MISSING"
+    message = "找不到站点密钥文件“{path}”，无法签名或解密，请从备份恢复"
+    message_en = "station key file {path} is missing; restore it from a backup"
+
+
+class DiskFull(DataFolderError):
+    code = "DISK_FULL"
+    message = "磁盘空间不足，本次记录未保存，已有记录完好"
+    message_en = "disk full: nothing was saved and existing records are intact"
+
+
+class CryptoFailure(StationError):
+    """Raised for every failure to open sealed data or check a token, whatever the cause."""
+
+    code = "CRYPTO_FAILED"
+    message = "数据无法解密或验证"
+    message_en = "the data could not be decrypted or verified"
+
+
+def all_error_classes() -> list[type[StationError]]:
+    """Every error class, root first, in definition order (used by docs and tests)."""
+    seen: list[type[StationError]] = []
+
+    def walk(cls: type[StationError]) -> None:
+        seen.append(cls)
+        for sub in cls.__subclasses__():
+            walk(sub)
+
+    walk(StationError)
+    return seen

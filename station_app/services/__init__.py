@@ -1,0 +1,1 @@
+"""Use cases: the layer between the pure domain and the store, CLI and UI."""

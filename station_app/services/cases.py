@@ -1,0 +1,130 @@
+"""Cases (办件): receive, move through the work, record visits, look up and search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from station_app.domain.cases import (
+    Case,
+    Channel,
+    ReceivedMaterial,
+    created_body,
+    fold_case,
+    move_body,
+    visit_body,
+)
+from station_app.domain.clock import local_day
+from station_app.domain.log import decode_entry
+from station_app.domain.numbering import case_number, parse_proxy_number
+from station_app.domain.people import PersonDetails
+from station_app.domain.states import CaseState
+from station_app.errors import CaseNotFound, InvalidInput
+from station_app.services.inputs import check_materials, service_time
+from station_app.services.people import record_person
+from station_app.services.station import Station
+from station_app.store.queries import (
+    CaseFilter,
+    CaseRow,
+    count_cases,
+    load_events,
+    next_sequence,
+    search_cases,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseRequest:
+    item: str
+    applicant: PersonDetails
+    channel: Channel = Channel.WINDOW
+    agent: str = ""
+    proxy_no: str = ""
+    materials: Sequence[ReceivedMaterial] = field(default_factory=tuple)
+    at: datetime | None = None  # when it really happened, if recorded later (补录)
+    draft: bool = False
+    visits: int | None = None
+    note: str = ""
+
+
+def add_case(station: Station, req: CaseRequest) -> Case:
+    """Receive a case (收件): allocate its number and record applicant and materials."""
+    with station.transaction() as tx:
+        item = station.projector.catalog().resolve(req.item)
+        now = station.clock.now()
+        at = service_time(req.at, now)
+        check_materials(req.materials)
+        proxy_no = _check_proxy_no(req.proxy_no)
+        day = local_day(now)
+        seq = next_sequence(station.db, "cases", "day", f"{day:%Y%m%d}")
+        case_no = case_number(station.info.code, day, seq)
+        person = record_person(tx, req.applicant)
+        tx.append("case.created", created_body(
+            case_no=case_no, item=item, applicant=person, channel=req.channel, at=at,
+            materials=req.materials, agent=req.agent.strip(), proxy_no=proxy_no,
+            draft=req.draft, visits=req.visits, note=req.note.strip()))
+    return get_case(station, case_no)
+
+
+def move_case(
+    station: Station, case_no: str, to: CaseState, *, at: datetime | None = None,
+    note: str = "", details: Mapping[str, Any] | None = None,
+) -> Case:
+    with station.transaction() as tx:
+        case = get_case(station, case_no)
+        when = service_time(at, station.clock.now())
+        tx.append("case.moved", move_body(case, to=to, at=when, note=note.strip(),
+                                          details=details))
+    return get_case(station, case.case_no)
+
+
+def record_visit(station: Station, case_no: str, *, at: datetime | None = None,
+                 note: str = "") -> Case:
+    """One more trip the applicant had to make in person (跑动次数)."""
+    with station.transaction() as tx:
+        case = get_case(station, case_no)
+        tx.append("case.visit", visit_body(case, at=service_time(at, station.clock.now()),
+                                           note=note.strip()))
+    return get_case(station, case.case_no)
+
+
+def get_case(station: Station, case_no: str) -> Case:
+    number = (case_no or "").strip().upper()
+    events = load_events(station.db, "case_events", "case_no", number)
+    if not events:
+        raise CaseNotFound(value=case_no)
+    return fold_case(events)
+
+
+def list_cases(station: Station, f: CaseFilter) -> list[CaseRow]:
+    return search_cases(station.db, f)
+
+
+def total_cases(station: Station, f: CaseFilter) -> int:
+    return count_cases(station.db, f)
+
+
+def case_timeline(station: Station, case_no: str) -> list[dict[str, Any]]:
+    """Every entry about the case with both clocks: when it happened and when it was entered."""
+    case = get_case(station, case_no)
+    timeline = []
+    for event in load_events(station.db, "case_events", "case_no", case.case_no):
+        data = station.ledger.entry(event.idx)
+        entry = decode_entry(data) if data is not None else None
+        b = event.body
+        timeline.append({
+            "idx": event.idx, "kind": event.kind, "actor": event.actor,
+            "at": b.get("at"), "entered_at": entry.t_wall if entry else None,
+            "from": b.get("from"), "to": b.get("to", b.get("state")),
+            "note": b.get("note", ""), "details": b.get("details", {})})
+    return timeline
+
+
+def _check_proxy_no(text: str) -> str:
+    value = (text or "").strip().upper()
+    if value and parse_proxy_number(value) is None:
+        raise InvalidInput(field="proxy_no", label="代办序号",
+                           reason="格式应为 站点编码-DB年份-序号，如 330110001001-DB2025-00042")
+    return value

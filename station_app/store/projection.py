@@ -1,0 +1,324 @@
+"""Projections: the tables screens and queries read, derived from the log alone.
+
+``Projector.apply`` is called for every entry inside the transaction that appends it, and
+``Projector.rebuild`` replays the whole log into empty tables through the very same handlers,
+so "rebuild gives identical tables" holds by construction (and a test checks it). Cases and
+proxy entries are folded from their own entries by the pure domain (``fold_case``), never
+patched field by field. Whatever needs the calendar (deadlines) is recomputed for open cases
+whenever the calendar changes, so an estimate becomes exact once a year's holidays arrive.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+
+from sqlite_utils import Database
+
+from station_app.crypto import keyed_digest, unseal
+from station_app.domain.calendar import CalendarYear, DayKind, HolidayCalendar, SpecialDay
+from station_app.domain.canonical import canonical_json
+from station_app.domain.cases import Case, CaseEvent, case_deadlines, finished_on_time, fold_case
+from station_app.domain.catalog import Catalog, catalog_to_dict, item_to_dict, parse_catalog
+from station_app.domain.clock import CST, iso
+from station_app.domain.deadlines import Deadline
+from station_app.domain.identity import CertType
+from station_app.domain.log import LogEntry
+from station_app.domain.numbering import parse_case_number, parse_proxy_number
+from station_app.domain.people import (
+    PersonDetails,
+    details_from_sealed,
+    erased_person,
+    mask_person,
+)
+from station_app.domain.proxy import ProxyEntry, fold_proxy, submit_due, submitted_at
+from station_app.domain.states import CASE_TERMINAL, PROXY_TERMINAL
+from station_app.errors import CryptoFailure
+from station_app.store.queries import due_key, load_events
+from station_app.store.schema import PROJECTION_TABLES
+from station_app.store.vault import Vault
+
+PERSON_AAD = b"vss-person/1\n"
+
+
+def person_aad(person: str) -> bytes:
+    return PERSON_AAD + person.encode()
+
+
+def blind_key(index_key: bytes, field: str, value: str) -> str:
+    """The blind index of one personal field (exact match only, by design)."""
+    return keyed_digest(index_key, f"{field}\n{value}".encode()).hex()
+
+
+class Projector:
+    def __init__(self, db: Database, vault: Vault, index_key: bytes) -> None:
+        self.db = db
+        self.vault = vault
+        self.index_key = index_key
+        self._calendar: tuple[str, HolidayCalendar] | None = None
+        self._catalog: tuple[str, Catalog] | None = None
+        self._handlers: dict[str, Callable[[LogEntry], None]] = {
+            "station.created": self._station_created,
+            "catalog.imported": self._catalog_imported,
+            "calendar.year_set": self._calendar_year_set,
+            "calendar.day_set": self._calendar_day_set,
+            "calendar.day_removed": self._calendar_day_removed,
+            "person.recorded": self._person_recorded,
+            "person.erased": self._person_erased,
+            "case.created": self._case_entry,
+            "case.moved": self._case_entry,
+            "case.visit": self._case_entry,
+            "proxy.registered": self._proxy_entry,
+            "proxy.moved": self._proxy_entry,
+        }
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    def apply(self, entry: LogEntry) -> None:
+        handler = self._handlers.get(entry.kind)
+        if handler is not None:  # audit-only kinds (person.unmasked …) change no table
+            handler(entry)
+
+    def rebuild(self, entries: Iterable[LogEntry]) -> int:
+        for table in PROJECTION_TABLES:
+            self.db.execute(f"DELETE FROM {table}")
+        self._calendar = self._catalog = None
+        count = 0
+        for entry in entries:
+            self.apply(entry)
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ cached reads
+
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
+    def _set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", [key, value])
+
+    def calendar(self) -> HolidayCalendar:
+        rev = self.setting("calendar_rev") or ""
+        if self._calendar is None or self._calendar[0] != rev:
+            self._calendar = (rev, _load_calendar(self.db))
+        return self._calendar[1]
+
+    def catalog(self) -> Catalog:
+        rev = self.setting("catalog_rev") or ""
+        if self._catalog is None or self._catalog[0] != rev:
+            self._catalog = (rev, _load_catalog(self.db, self.setting("catalog_version"),
+                                                self.setting("catalog_issued_by")))
+        return self._catalog[1]
+
+    # ------------------------------------------------------------------ handlers
+
+    def _station_created(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO station (id, code, name, region, level, origin, public_key, created_at,"
+            " demo) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [b["code"], b["name"], b["region"], b["level"], entry.origin, b["public_key"],
+             entry.t_wall, int(b["demo"])])
+
+    def _catalog_imported(self, entry: LogEntry) -> None:
+        catalog = parse_catalog(entry.body["catalog"])
+        self.db.execute("DELETE FROM catalog_item")
+        for item in catalog.items:
+            self.db.execute(
+                "INSERT INTO catalog_item (code, name, case_type, proxy_allowed, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [item.code, item.name, item.case_type.value, int(item.proxy_allowed),
+                 canonical_json(item_to_dict(item)).decode()])
+        self._set("catalog_version", catalog.version)
+        self._set("catalog_issued_by", catalog.issued_by)
+        self._set("catalog_rev", str(entry.idx))
+
+    def _calendar_year_set(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute("DELETE FROM holiday_day WHERE year = ?", [b["year"]])
+        for d in b["days"]:
+            self.db.execute("INSERT INTO holiday_day (day, kind, name, year) VALUES (?, ?, ?, ?)",
+                            [d["date"], d["kind"], d["name"], b["year"]])
+        self.db.execute("INSERT OR REPLACE INTO holiday_year (year, source, idx) VALUES (?, ?, ?)",
+                        [b["year"], b["source"], entry.idx])
+        self._calendar_changed(entry)
+
+    def _calendar_day_set(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT OR REPLACE INTO holiday_day (day, kind, name, year) VALUES (?, ?, ?, ?)",
+            [b["date"], b["kind"], b["name"], int(b["date"][:4])])
+        self._calendar_changed(entry)
+
+    def _calendar_day_removed(self, entry: LogEntry) -> None:
+        self.db.execute("DELETE FROM holiday_day WHERE day = ?", [entry.body["date"]])
+        self._calendar_changed(entry)
+
+    def _calendar_changed(self, entry: LogEntry) -> None:
+        self._set("calendar_rev", str(entry.idx))
+        open_cases = [r[0] for r in self.db.execute(
+            f"SELECT case_no FROM cases WHERE state NOT IN ({_marks(CASE_TERMINAL)})",
+            [s.value for s in CASE_TERMINAL])]
+        for case_no in open_cases:
+            self._write_case(fold_case(self._events("case_events", "case_no", case_no)))
+        open_proxies = [r[0] for r in self.db.execute(
+            f"SELECT proxy_no FROM proxies WHERE state NOT IN ({_marks(PROXY_TERMINAL)})",
+            [s.value for s in PROXY_TERMINAL])]
+        for proxy_no in open_proxies:
+            self._write_proxy(fold_proxy(self._events("proxy_events", "proxy_no", proxy_no)))
+
+    def _person_recorded(self, entry: LogEntry) -> None:
+        b = entry.body
+        person, cert_type = b["person"], CertType(b["cert_type"])
+        details = self._open_person(person, b["sealed"], cert_type)
+        if details is None:
+            masked, name_key, cert_key, erased = erased_person(cert_type), None, None, 1
+        else:
+            masked, erased = mask_person(details), 0
+            name_key = blind_key(self.index_key, "name", details.name)
+            cert_key = blind_key(self.index_key, "cert_no", details.cert_no)
+        self.db.execute(
+            "INSERT INTO person (person, cert_type, name_masked, cert_masked, phone_masked,"
+            " address_masked, name_key, cert_key, erased, idx) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [person, cert_type.value, masked.name, masked.cert_no, masked.phone, masked.address,
+             name_key, cert_key, erased, entry.idx])
+
+    def _open_person(self, person: str, sealed: str, cert_type: CertType) -> PersonDetails | None:
+        key = self.vault.key(person)
+        if key is None:
+            return None
+        try:
+            fields = json.loads(unseal(key, base64.b64decode(sealed), person_aad(person)))
+        except CryptoFailure:
+            return None
+        return details_from_sealed(cert_type.value, fields)
+
+    def _person_erased(self, entry: LogEntry) -> None:
+        person = entry.body["person"]
+        row = self.db.execute("SELECT cert_type FROM person WHERE person = ?", [person]).fetchone()
+        if row is None:
+            return
+        masked = erased_person(CertType(row[0]))
+        self.db.execute(
+            "UPDATE person SET name_masked = ?, cert_masked = ?, phone_masked = '',"
+            " address_masked = '', name_key = NULL, cert_key = NULL, erased = 1"
+            " WHERE person = ?", [masked.name, masked.cert_no, person])
+
+    def _case_entry(self, entry: LogEntry) -> None:
+        case_no = entry.body["case_no"]
+        self._record_event("case_events", "case_no", case_no, entry)
+        self._write_case(fold_case(self._events("case_events", "case_no", case_no)))
+
+    def _proxy_entry(self, entry: LogEntry) -> None:
+        proxy_no = entry.body["proxy_no"]
+        self._record_event("proxy_events", "proxy_no", proxy_no, entry)
+        self._write_proxy(fold_proxy(self._events("proxy_events", "proxy_no", proxy_no)))
+
+    # ------------------------------------------------------------------ aggregates
+
+    def _record_event(self, table: str, key: str, number: str, entry: LogEntry) -> None:
+        self.db.execute(
+            f"INSERT INTO {table} ({key}, idx, kind, actor, body) VALUES (?, ?, ?, ?, ?)",
+            [number, entry.idx, entry.kind, entry.actor,
+             canonical_json(dict(entry.body)).decode()])
+
+    def _events(self, table: str, key: str, number: str) -> list[CaseEvent]:
+        return load_events(self.db, table, key, number)
+
+    def _write_case(self, case: Case) -> None:
+        cal = self.calendar()
+        dl = case_deadlines(case, cal)
+        current_text, current_ts, kind = _current(dl.current, case)
+        parsed = parse_case_number(case.case_no)
+        on_time = finished_on_time(case, cal)
+        self.db.execute(
+            "INSERT OR REPLACE INTO cases (case_no, day, seq, item_code, item_name, case_type,"
+            " channel, state, applicant, agent, proxy_no, received_at, accepted_at, closed_at,"
+            " deadline, deadline_ts, deadline_kind, estimated, due_key, search_text,"
+            " promised_deadline, legal_deadline, on_time, visits, created_idx, updated_idx)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [case.case_no, parsed.period if parsed else "", parsed.seq if parsed else 0,
+             case.item.code, case.item.name, case.item.case_type.value, case.channel.value,
+             case.state.value, case.applicant, case.agent, case.proxy_no,
+             iso(case.received_at), _iso_or_none(case.accepted_at), _iso_or_none(case.closed_at),
+             current_text, current_ts, kind, int(dl.estimated),
+             due_key(case.state.is_open, current_ts),
+             "\n".join((case.case_no, case.item.name, case.agent, case.proxy_no)),
+             _due_text(dl.promised),
+             _due_text(dl.legal), None if on_time is None else int(on_time), case.visits,
+             case.created_idx, case.updated_idx])
+
+    def _write_proxy(self, entry: ProxyEntry) -> None:
+        due, estimated = submit_due(entry, self.calendar())
+        parsed = parse_proxy_number(entry.proxy_no)
+        sent = submitted_at(entry)
+        self.db.execute(
+            "INSERT OR REPLACE INTO proxies (proxy_no, year, seq, item_code, item_name,"
+            " villager, agent, village_group, state, registered_at, submit_due, submit_due_ts,"
+            " submitted_at, case_no, estimated, created_idx, updated_idx)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [entry.proxy_no, int(parsed.period) if parsed else 0, parsed.seq if parsed else 0,
+             entry.item.code, entry.item.name, entry.villager, entry.agent, entry.village_group,
+             entry.state.value, iso(entry.registered_at), due.isoformat(), end_of_day_ts(due),
+             _iso_or_none(sent), entry.case_no, int(estimated), entry.created_idx,
+             entry.updated_idx])
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _marks(values: Iterable[object]) -> str:
+    return ",".join("?" for _ in values)
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
+def end_of_day_ts(day: date) -> int:
+    """The last second of ``day`` in China: a date deadline is met through the whole day."""
+    return int(datetime.combine(day + timedelta(days=1), time.min, CST).timestamp()) - 1
+
+
+def _due_text(deadline: Deadline | None) -> str | None:
+    if deadline is None or deadline.due is None:
+        return None
+    return iso(deadline.due) if isinstance(deadline.due, datetime) else deadline.due.isoformat()
+
+
+def _current(current: Deadline | date | None, case: Case) -> tuple[str | None, int | None, str]:
+    """The deadline the station must meet now, as text, a sortable timestamp and its kind:
+    DECISION (受理决定, §32), PROMISED (承诺办结), PAUSED (clock stopped), WAITING (on the
+    applicant's 补正) or CLOSED (kept for on-time reporting)."""
+    if current is None:
+        return None, None, "WAITING" if case.state.is_open else "CLOSED"
+    if isinstance(current, date) and not isinstance(current, datetime):
+        return current.isoformat(), end_of_day_ts(current), "DECISION"
+    kind = "PROMISED" if case.state.is_open else "CLOSED"
+    if current.due is None:
+        return None, None, "PAUSED"
+    if isinstance(current.due, datetime):
+        return iso(current.due), int(current.due.timestamp()), kind
+    return current.due.isoformat(), end_of_day_ts(current.due), kind
+
+
+def _load_calendar(db: Database) -> HolidayCalendar:
+    days: dict[int, list[SpecialDay]] = {}
+    for day, kind, name, year in db.execute("SELECT day, kind, name, year FROM holiday_day"):
+        days.setdefault(year, []).append(
+            SpecialDay(day=date.fromisoformat(day), kind=DayKind(kind), name=name))
+    years = [CalendarYear(year=year, days=tuple(days.get(year, ())), source=source)
+             for year, source in db.execute("SELECT year, source FROM holiday_year")]
+    return HolidayCalendar.from_years(years)
+
+
+def _load_catalog(db: Database, version: str | None, issued_by: str | None) -> Catalog:
+    rows = [json.loads(r[0]) for r in db.execute("SELECT data FROM catalog_item ORDER BY rowid")]
+    empty = Catalog(version=version or "（未导入）", issued_by=issued_by or "")
+    return parse_catalog({**catalog_to_dict(empty), "items": rows})
+

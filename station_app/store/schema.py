@@ -1,0 +1,125 @@
+"""Versioned schema migrations. Never edit an applied migration: add the next one.
+
+Tables fall in three groups:
+- the log (``ledger``, ``checkpoint``, ``checkpoint_use``): INSERT only, guarded by triggers;
+- the key vault (``person_key``): per-person keys, the one place a DELETE is legitimate, since
+  deleting a key is how a person's data is erased (PIPL) while the log stays intact;
+- projections (everything else): derived from the log and rebuildable at any time.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("station")
+
+APPEND_ONLY_TABLES = ("ledger", "checkpoint", "checkpoint_use")
+PROJECTION_TABLES = (
+    "station", "setting", "catalog_item", "holiday_year", "holiday_day", "person",
+    "cases", "case_events", "proxies", "proxy_events",
+)
+
+
+def _guard_append_only(db: Database, table: str) -> None:
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'the station log is append-only ({table})'); END")
+
+
+@migrations()
+def m001_log_vault_projections(db: Database) -> None:
+    db.executescript("""
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE ledger (
+        idx INTEGER PRIMARY KEY,
+        entry BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL
+    );
+    CREATE TABLE checkpoint (
+        size INTEGER PRIMARY KEY,
+        note TEXT NOT NULL,
+        peaks BLOB NOT NULL
+    );
+    CREATE TABLE checkpoint_use (
+        size INTEGER NOT NULL,
+        purpose TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX checkpoint_use_size ON checkpoint_use (size);
+
+    CREATE TABLE person_key (person TEXT PRIMARY KEY, wrapped BLOB NOT NULL);
+
+    CREATE TABLE station (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        code TEXT NOT NULL, name TEXT NOT NULL, region TEXT NOT NULL, level TEXT NOT NULL,
+        origin TEXT NOT NULL, public_key TEXT NOT NULL, created_at TEXT NOT NULL,
+        demo INTEGER NOT NULL
+    );
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE catalog_item (
+        code TEXT PRIMARY KEY, name TEXT NOT NULL, case_type TEXT NOT NULL,
+        proxy_allowed INTEGER NOT NULL, data TEXT NOT NULL
+    );
+    CREATE TABLE holiday_year (year INTEGER PRIMARY KEY, source TEXT NOT NULL, idx INTEGER);
+    CREATE TABLE holiday_day (
+        day TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, year INTEGER NOT NULL
+    );
+    CREATE INDEX holiday_day_year ON holiday_day (year);
+    CREATE TABLE person (
+        person TEXT PRIMARY KEY, cert_type TEXT NOT NULL,
+        name_masked TEXT NOT NULL, cert_masked TEXT NOT NULL,
+        phone_masked TEXT NOT NULL, address_masked TEXT NOT NULL,
+        name_key TEXT, cert_key TEXT, erased INTEGER NOT NULL DEFAULT 0, idx INTEGER NOT NULL
+    );
+    CREATE INDEX person_name_key ON person (name_key);
+    CREATE INDEX person_cert_key ON person (cert_key);
+
+    CREATE TABLE cases (
+        case_no TEXT PRIMARY KEY, day TEXT NOT NULL, seq INTEGER NOT NULL,
+        item_code TEXT NOT NULL, item_name TEXT NOT NULL, case_type TEXT NOT NULL,
+        channel TEXT NOT NULL, state TEXT NOT NULL, applicant TEXT NOT NULL,
+        agent TEXT NOT NULL, proxy_no TEXT NOT NULL,
+        received_at TEXT NOT NULL, accepted_at TEXT, closed_at TEXT,
+        deadline TEXT, deadline_ts INTEGER, deadline_kind TEXT, estimated INTEGER NOT NULL,
+        due_key INTEGER NOT NULL, search_text TEXT NOT NULL,
+        promised_deadline TEXT, legal_deadline TEXT, on_time INTEGER,
+        visits INTEGER NOT NULL, created_idx INTEGER NOT NULL, updated_idx INTEGER NOT NULL,
+        UNIQUE (day, seq)
+    );
+    CREATE INDEX cases_worklist ON cases (due_key, case_no);
+    CREATE INDEX cases_state_due ON cases (state, due_key, case_no);
+    CREATE INDEX cases_state_received ON cases (state, received_at);
+    CREATE INDEX cases_item ON cases (item_code, received_at);
+    CREATE INDEX cases_received ON cases (received_at);
+    CREATE INDEX cases_applicant ON cases (applicant);
+    CREATE INDEX cases_proxy ON cases (proxy_no);
+    CREATE TABLE case_events (
+        case_no TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,
+        body TEXT NOT NULL, PRIMARY KEY (case_no, idx)
+    );
+
+    CREATE TABLE proxies (
+        proxy_no TEXT PRIMARY KEY, year INTEGER NOT NULL, seq INTEGER NOT NULL,
+        item_code TEXT NOT NULL, item_name TEXT NOT NULL, villager TEXT NOT NULL,
+        agent TEXT NOT NULL, village_group TEXT NOT NULL, state TEXT NOT NULL,
+        registered_at TEXT NOT NULL, submit_due TEXT NOT NULL, submit_due_ts INTEGER NOT NULL,
+        submitted_at TEXT, case_no TEXT NOT NULL, estimated INTEGER NOT NULL,
+        created_idx INTEGER NOT NULL, updated_idx INTEGER NOT NULL,
+        UNIQUE (year, seq)
+    );
+    CREATE INDEX proxies_state ON proxies (state, submit_due_ts);
+    CREATE INDEX proxies_registered ON proxies (registered_at);
+    CREATE TABLE proxy_events (
+        proxy_no TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,
+        body TEXT NOT NULL, PRIMARY KEY (proxy_no, idx)
+    );
+    """)
+    for table in APPEND_ONLY_TABLES:
+        _guard_append_only(db, table)
+
+
+def known_migrations() -> tuple[str, ...]:
+    """Names of every migration this version of the program knows, in order."""
+    return tuple(m.name for m in migrations.pending(Database(memory=True)))
