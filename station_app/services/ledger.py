@@ -12,7 +12,7 @@ from pathlib import Path
 from station_app.crypto import Signer, signature_checker
 from station_app.domain.log import parse_note
 from station_app.domain.merkle import leaf_hash
-from station_app.domain.verify import Row, VerifyReport, verify_log
+from station_app.domain.verify import Row, StoredCheckpoint, VerifyReport, verify_log
 from station_app.errors import DataFolderCorrupt, FileInvalid, InvalidInput
 from station_app.services.station import Station
 from station_app.store.db import Database, open_database
@@ -80,7 +80,10 @@ def export_ledger(station: Station, path: Path) -> ExportSummary:
             f.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
             for _, entry, _ in station.ledger.rows(0, head.size):
                 f.write(entry + b"\n")
-            f.write(json.dumps({"checkpoint": note}).encode() + b"\n")
+            # every checkpoint, so a checker can name the first bad entry, not just say "bad"
+            for size, cp_note, _ in station.ledger.checkpoints():
+                if size <= head.size:
+                    f.write(json.dumps({"checkpoint": cp_note}).encode() + b"\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -102,17 +105,24 @@ def verify_export(path: Path, public_key: bytes | None = None) -> VerifyReport:
     if lines and lines[-1] == b"":
         lines.pop()
     try:
-        header, footer = json.loads(lines[0]), json.loads(lines[-1])
-        if header.get("format") != EXPORT_FORMAT or len(lines) < 2:
+        header = json.loads(lines[0])
+        if header.get("format") != EXPORT_FORMAT:
             raise ValueError("not an export")
         key = public_key or base64.b64decode(header["public_key"])
-        note, origin = footer["checkpoint"], header["origin"]
-        size = parse_note(note).checkpoint.size
+        count, origin = int(header["entries"]), header["origin"]
+        entries = lines[1 : 1 + count]
+        checkpoints = [_checkpoint_line(line) for line in lines[1 + count :]]
+        if not checkpoints:
+            raise ValueError("no checkpoint")
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         raise FileInvalid(where=str(path), reason="：不是账本导出文件") from None
-    return verify_log(lambda: _rows(lines[1:-1]), lambda: [(size, note, b"")],
-                      origin=origin,
-                      public_key=key, check_signature=signature_checker(key), full=True)
+    return verify_log(lambda: _rows(entries), lambda: checkpoints, origin=origin,
+                      public_key=key, check_signature=signature_checker(key))
+
+
+def _checkpoint_line(line: bytes) -> StoredCheckpoint:
+    note = json.loads(line)["checkpoint"]
+    return parse_note(note).checkpoint.size, note, b""
 
 
 def _rows(lines: list[bytes]) -> Iterator[Row]:
