@@ -17,17 +17,22 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   └── FeeNotAllowed
     ├── FileInvalid                  an import file that cannot be used
     │   ├── CatalogFileInvalid
-    │   └── CalendarFileInvalid
+    │   ├── CalendarFileInvalid
+    │   └── TemplateInvalid
     ├── NotFound
     │   ├── UnknownItem
     │   ├── CaseNotFound
     │   ├── ProxyEntryNotFound
-    │   └── PersonNotFound
+    │   ├── PersonNotFound
+    │   ├── TemplateMissing
+    │   └── PrinterUnknown
     ├── RuleViolation                the request breaks a business rule
     │   ├── IllegalTransition
     │   ├── TransitionDetailRequired
     │   ├── ProxyNotAllowed
-    │   └── PersonErased
+    │   ├── PersonErased
+    │   └── DocumentNotAllowed
+    ├── PrintFailed                  the printer refused the job
     └── DataFolderError              the data folder itself is unusable
         ├── DataFolderMissing
         ├── StationExists
@@ -153,6 +158,12 @@ class CalendarFileInvalid(FileInvalid):
     message_en = "holiday calendar file is invalid: {where} {reason}"
 
 
+class TemplateInvalid(FileInvalid):
+    code = "TEMPLATE_INVALID"
+    message = "文书模板有误：{where} {reason}"
+    message_en = "document template is invalid: {where} {reason}"
+
+
 # ---------------------------------------------------------------- lookups
 
 
@@ -186,6 +197,18 @@ class PersonNotFound(NotFound):
     message_en = "no such person on record"
 
 
+class TemplateMissing(NotFound):
+    code = "TEMPLATE_MISSING"
+    message = "找不到文书模板“{value}”（模板目录：{path}）"
+    message_en = "no document template {value!r} in {path}"
+
+
+class PrinterUnknown(NotFound):
+    code = "PRINTER_UNKNOWN"
+    message = "找不到打印机“{value}”，可用的打印机：{available}"
+    message_en = "no printer named {value!r}; available: {available}"
+
+
 # ---------------------------------------------------------------- business rules
 
 
@@ -217,6 +240,18 @@ class PersonErased(RuleViolation):
     code = "PERSON_ERASED"
     message = "该人员的个人信息已依法删除，无法查看或使用"
     message_en = "this person's personal data has been erased"
+
+
+class DocumentNotAllowed(RuleViolation):
+    code = "DOCUMENT_NOT_ALLOWED"
+    message = "{subject}当前为“{state}”，不能出具{title}：{reason}"
+    message_en = "{subject_en} is {state_en}; a {kind} cannot be issued for it"
+
+
+class PrintFailed(StationError):
+    code = "PRINT_FAILED"
+    message = "打印失败：{reason}。文书未记为已打印"
+    message_en = "printing failed: {reason}; nothing was recorded as printed"
 
 
 # ---------------------------------------------------------------- data folder

@@ -96,14 +96,16 @@ def _register() -> None:
         cmd_calendar,
         cmd_case,
         cmd_catalog,
+        cmd_doc,
         cmd_ledger,
         cmd_person,
+        cmd_profile,
         cmd_proxy,
         cmd_station,
     )
 
     for module in (cmd_station, cmd_catalog, cmd_calendar, cmd_case, cmd_proxy, cmd_person,
-                   cmd_ledger):
+                   cmd_ledger, cmd_doc, cmd_profile):
         module.register(cli)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -30,16 +32,21 @@ def ledger() -> None:
     """账本 / the station log."""
 
 
+def public_key_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--public-key", callback=lambda ctx, param, value: _key(value),
+                        help="可信的站点公钥（base64）/ the station public key you trust")(func)
+
+
 @ledger.command("verify")
 @click.option("--full", is_flag=True, help="逐一校验全部检查点签名 / check every signature")
 @click.option("--file", "file", help="校验导出的账本文件 / verify an exported log file")
-@click.option("--public-key", help="可信的站点公钥（base64），用于 --file")
+@public_key_option
 @json_flag
 @pass_context
-def verify(obj: Context, full: bool, file: str | None, public_key: str | None) -> None:
+def verify(obj: Context, full: bool, file: str | None, public_key: bytes | None) -> None:
     """重算全部哈希、默克尔根和签名 / recompute every hash, the root and the signatures."""
     if file:
-        report = verify_export(file, _key(public_key))
+        report = verify_export(file, public_key)
     else:
         report = verify_folder(obj.data, full=full)
     obj.out.emit({"station": origin_station(report.origin), **report.as_dict()},

@@ -28,6 +28,7 @@ from station_app.services.calendar import seed_builtin_calendar
 from station_app.services.cases import CaseRequest, add_case, move_case
 from station_app.services.catalog import import_catalog
 from station_app.services.clock import ManualClock, SystemClock
+from station_app.services.profile import add_agent, set_profile
 from station_app.services.proxy import ProxyRequest, move_proxy, register_proxy
 from station_app.services.station import Station, StationSetup, create_station
 
@@ -37,6 +38,12 @@ DEMO_SETUP = StationSetup(name="青石镇便民服务中心", code="330199101000
                           region="330199101000", level="town", demo=True)
 WINDOW_DAYS = 42
 
+DEMO_PROFILE = {
+    "short_name": "青石镇", "address": "示范县青石镇人民路 8 号（镇政府一楼）",
+    "hours": "工作日 8:30–12:00，14:00–17:30", "phone": "0000-6801000",
+    "complaint_tel": "12345", "review_organ": "示范县人民政府",
+    "court": "示范县人民法院",
+}
 VILLAGES = ("东坑村", "西溪村", "桃源村", "石桥村", "下洋村", "上塘村")
 AGENTS = (("王丽华", "13905710011", "东坑村"), ("陈建国", "13905710022", "西溪村"),
           ("李秀英", "13905710033", "桃源村"))
@@ -77,6 +84,9 @@ def _create(folder: Path, actor: str) -> Station:
     station = create_station(folder, DEMO_SETUP, clock=clock, actor="admin",
                              seed=seed_builtin_calendar)
     import_catalog(station, SAMPLE_CATALOG.read_bytes())
+    set_profile(station, DEMO_PROFILE, reason="示例站点初始设置")
+    for name, phone, village in AGENTS:
+        add_agent(station, name=name, role="村级代办员", phone=phone, village=village)
     station.actor = actor
     return station
 

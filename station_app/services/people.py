@@ -33,7 +33,7 @@ def record_person(tx: Transaction, details: PersonDetails) -> str:
     st = tx.station
     for person in person_ids(st.db, "cert_key", blind_key(st.keys.index_key, "cert_no",
                                                           details.cert_no)):
-        known = _open(st, person)
+        known = open_person(st, person)
         if known == details:
             return person
     person = st.new_id()
@@ -60,7 +60,7 @@ def unmask(station: Station, person: str, *, reason: str) -> Unmasked:
     if not (reason or "").strip():
         raise MissingField(field="reason", label="查看完整信息的事由")
     with station.transaction() as tx:
-        details = _open(station, person)
+        details = open_person(station, person)
         tx.append("person.unmasked", {"person": person, "reason": reason.strip(),
                                       "fields": ["name", "cert_no", "phone", "address"]})
     return Unmasked(person, details)
@@ -79,7 +79,8 @@ def erase_person(station: Station, person: str, *, reason: str) -> None:
     station.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _open(station: Station, person: str) -> PersonDetails:
+def open_person(station: Station, person: str) -> PersonDetails:
+    """Unseal a person's details. Callers log why (``unmask``, or the document issued)."""
     cert_type = person_cert_type(station.db, person)
     if cert_type is None:
         raise PersonNotFound()

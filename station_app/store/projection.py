@@ -72,6 +72,10 @@ class Projector:
             "case.visit": self._case_entry,
             "proxy.registered": self._proxy_entry,
             "proxy.moved": self._proxy_entry,
+            "station.profile_set": self._profile_set,
+            "agent.set": self._agent_set,
+            "doc.issued": self._doc_issued,
+            "doc.printed": self._doc_printed,
         }
 
     @property
@@ -218,6 +222,39 @@ class Projector:
         proxy_no = entry.body["proxy_no"]
         self._record_event("proxy_events", "proxy_no", proxy_no, entry)
         self._write_proxy(fold_proxy(self._events("proxy_events", "proxy_no", proxy_no)))
+
+    def _profile_set(self, entry: LogEntry) -> None:
+        for key, value in entry.body["fields"].items():
+            self._set(f"profile.{key}", str(value))
+
+    def _agent_set(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT OR REPLACE INTO agent (agent_id, name, role, phone, village, active, idx)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [b["agent_id"], b["name"], b["role"], b["phone"], b["village"], int(b["active"]),
+             entry.idx])
+
+    def _doc_issued(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO document (doc_id, doc_no, kind, subject, year, seq, issued_on,"
+            " issued_by, facts_key, content_sha256, template, copies, idx)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?)",
+            [b["doc_id"], b["doc_no"], b["kind"], b["subject"], b["year"], b["seq"],
+             b["issued_on"], entry.actor, b["facts_key"], b["content_sha256"],
+             canonical_json(b["template"]).decode(), entry.idx])
+        self._doc_printed(entry)
+
+    def _doc_printed(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO document_copy (doc_id, copy, reprint, printed_at, actor, paper, output,"
+            " printer, file, pdf_sha256, idx) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [b["doc_id"], b["copy"], int(b["reprint"]), entry.t_wall, entry.actor, b["paper"],
+             b["output"], b["printer"], b["file"], b["pdf_sha256"], entry.idx])
+        self.db.execute("UPDATE document SET copies = copies + 1 WHERE doc_id = ?",
+                        [b["doc_id"]])
 
     # ------------------------------------------------------------------ aggregates
 

@@ -250,3 +250,60 @@ def search_proxies(db: Database, f: ProxyFilter) -> list[ProxyRow]:
                      villager_name=r[5], agent=r[6], village_group=r[7], registered_at=r[8],
                      submit_due=r[9], submitted_at=r[10], case_no=r[11], estimated=bool(r[12]))
             for r in rows]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentRecord:
+    doc_id: str
+    doc_no: str
+    kind: str
+    subject: str
+    issued_on: str
+    issued_by: str
+    content_sha256: str
+    copies: int
+
+
+_DOC_COLUMNS = "doc_id, doc_no, kind, subject, issued_on, issued_by, content_sha256, copies"
+
+
+def _document(row: tuple | None) -> DocumentRecord | None:  # type: ignore[type-arg]
+    if row is None:
+        return None
+    return DocumentRecord(doc_id=row[0], doc_no=row[1], kind=row[2], subject=row[3],
+                          issued_on=row[4], issued_by=row[5], content_sha256=row[6],
+                          copies=row[7])
+
+
+def find_document(db: Database, kind: str, subject: str, facts_key: str) -> DocumentRecord | None:
+    """The document already issued with exactly these facts (a print of it is a reprint)."""
+    return _document(db.execute(
+        f"SELECT {_DOC_COLUMNS} FROM document WHERE kind = ? AND subject = ? AND facts_key = ?",
+        [kind, subject, facts_key]).fetchone())
+
+
+def document_by_id(db: Database, doc_id: str) -> DocumentRecord | None:
+    return _document(db.execute(f"SELECT {_DOC_COLUMNS} FROM document WHERE doc_id = ?",
+                                [doc_id]).fetchone())
+
+
+def documents_about(db: Database, subject: str | None) -> list[DocumentRecord]:
+    sql = f"SELECT {_DOC_COLUMNS} FROM document"
+    params: list[object] = []
+    if subject is not None:
+        sql += " WHERE subject = ?"
+        params.append(subject)
+    return [d for d in (_document(r) for r in db.execute(sql + " ORDER BY idx", params)) if d]
+
+
+def next_document_seq(db: Database, kind: str, year: int) -> int:
+    row = db.execute("SELECT MAX(seq) FROM document WHERE kind = ? AND year = ?",
+                     [kind, year]).fetchone()
+    return (row[0] or 0) + 1
+
+
+def copy_with_pdf(db: Database, doc_id: str, pdf_sha256: str) -> int | None:
+    """Which printed copy of the document has exactly these PDF bytes, if any."""
+    row = db.execute("SELECT copy FROM document_copy WHERE doc_id = ? AND pdf_sha256 = ?",
+                     [doc_id, pdf_sha256]).fetchone()
+    return None if row is None else row[0]

@@ -16,7 +16,7 @@ migrations = Migrations("station")
 APPEND_ONLY_TABLES = ("ledger", "checkpoint", "checkpoint_use")
 PROJECTION_TABLES = (
     "station", "setting", "catalog_item", "holiday_year", "holiday_day", "person",
-    "cases", "case_events", "proxies", "proxy_events",
+    "cases", "case_events", "proxies", "proxy_events", "agent", "document", "document_copy",
 )
 
 
@@ -118,6 +118,34 @@ def m001_log_vault_projections(db: Database) -> None:
     """)
     for table in APPEND_ONLY_TABLES:
         _guard_append_only(db, table)
+
+
+@migrations()
+def m002_agents_and_documents(db: Database) -> None:
+    """Agents for the public notice; issued documents and every printed copy (issue 3)."""
+    db.executescript("""
+    CREATE TABLE agent (
+        agent_id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+        phone TEXT NOT NULL, village TEXT NOT NULL, active INTEGER NOT NULL, idx INTEGER NOT NULL
+    );
+    CREATE TABLE document (
+        doc_id TEXT PRIMARY KEY, doc_no TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        subject TEXT NOT NULL, year INTEGER NOT NULL, seq INTEGER NOT NULL,
+        issued_on TEXT NOT NULL, issued_by TEXT NOT NULL, facts_key TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL, template TEXT NOT NULL,
+        copies INTEGER NOT NULL, idx INTEGER NOT NULL,
+        UNIQUE (kind, year, seq)
+    );
+    CREATE INDEX document_subject ON document (subject, kind, facts_key);
+    CREATE TABLE document_copy (
+        doc_id TEXT NOT NULL, copy INTEGER NOT NULL, reprint INTEGER NOT NULL,
+        printed_at TEXT NOT NULL, actor TEXT NOT NULL, paper TEXT NOT NULL,
+        output TEXT NOT NULL, printer TEXT NOT NULL, file TEXT NOT NULL,
+        pdf_sha256 TEXT NOT NULL, idx INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, copy)
+    );
+    CREATE INDEX document_copy_pdf ON document_copy (pdf_sha256);
+    """)
 
 
 def known_migrations() -> tuple[str, ...]:

@@ -1,0 +1,212 @@
+"""Issuing documents: number, render, save, print and record them; and verifying them later.
+
+A document is immutable once issued. Printing it again with the same facts is a reprint: the
+same 文书编号 and token, a new copy number, and 补打 on the page. If the facts changed (a
+corrected phone number, a deadline made exact by a new holiday table) it is a new document
+with a new number. Every print is a ``doc.issued`` or ``doc.printed`` entry recording who,
+when, which copy, where it went and the SHA-256 of the exact PDF bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from station_app.crypto import keyed_digest
+from station_app.documents.render import render_pdf
+from station_app.domain.canonical import canonical_json
+from station_app.domain.clock import local_day
+from station_app.domain.documents import (
+    DocKind,
+    DocToken,
+    content_digest,
+    document_number,
+    make_token,
+)
+from station_app.domain.templates import fill_document
+from station_app.errors import InvalidInput, PrintFailed
+from station_app.services.doc_context import DocumentFacts, day_text, gather, station_group
+from station_app.services.doc_templates import TemplateSet, load_templates
+from station_app.services.printing import choose_printer, send
+from station_app.services.profile import profile
+from station_app.services.station import Station, Transaction
+from station_app.store.queries import DocumentRecord, find_document, next_document_seq
+
+CONTENT_PREFIX = "vss-content:"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Issued:
+    doc_id: str
+    doc_no: str
+    kind: DocKind
+    subject: str
+    copy: int
+    reprint: bool
+    path: Path
+    pdf_sha256: str
+    printer: str  # "" when only saved
+    job: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Numbering:
+    doc_id: str
+    doc_no: str
+    year: int
+    seq: int
+    issued_on: date
+    issued_by: str
+    copy: int
+    facts_key: str = ""
+
+    @property
+    def reprint(self) -> bool:
+        return self.copy > 1
+
+
+def issue_document(
+    station: Station, kind: DocKind, subject: str = "", *, paper: str | None = None,
+    printer: str | None = None, out: Path | None = None, print_it: bool = True,
+    templates: Path | None = None,
+) -> Issued:
+    """Render, save and (if a printer is there) print one copy; record it in the log.
+
+    Everything that can refuse does so before anything is printed or recorded: an unknown
+    kind or template, a paper the template does not allow, an unknown printer, a document
+    the case's state does not allow.
+    """
+    tset = load_templates(kind, templates)
+    paper = paper or tset.body.paper
+    if paper not in tset.body.papers:
+        raise InvalidInput(field="paper", label="纸张",
+                           reason=f"{kind.label}可用的纸张：{'、'.join(tset.body.papers)}")
+    target = choose_printer(printer or profile(station)["printer"] or None) if print_it \
+        else None
+    with station.transaction() as tx:
+        facts = gather(station, kind, subject)
+        key = _privacy_key(station, facts)
+        number = _numbering(station, tx, kind, tset, facts, key)
+        return _produce(station, tx, kind, tset, facts, key, number, paper, target, out)
+
+
+def _privacy_key(station: Station, facts: DocumentFacts) -> bytes:
+    """Digests of personal facts are keyed by that person's key: unguessable from the log,
+    and unlinkable for good once the person is erased."""
+    if facts.person is None:
+        return station.keys.index_key
+    key = station.vault.key(facts.person)
+    return key if key is not None else station.keys.index_key
+
+
+def _numbering(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet,
+               facts: DocumentFacts, key: bytes) -> _Numbering:
+    facts_key = keyed_digest(key, canonical_json(
+        {"kind": kind.value, "subject": facts.subject, "groups": facts.groups,
+         "lists": facts.lists})).hex()
+    existing = find_document(station.db, kind.value, facts.subject, facts_key)
+    if existing is not None:
+        return _renumber(existing)
+    today = local_day(station.clock.now())
+    seq = next_document_seq(station.db, kind.value, today.year)
+    short = profile(station)["short_name"]
+    number = _Numbering(doc_id=station.new_id()[:12],
+                        doc_no=document_number(short, tset.body.number_prefix, today.year, seq),
+                        year=today.year, seq=seq, issued_on=today, issued_by=tx.station.actor,
+                        copy=1, facts_key=facts_key)
+    return number
+
+
+def _renumber(existing: DocumentRecord) -> _Numbering:
+    issued = date.fromisoformat(existing.issued_on)
+    return _Numbering(doc_id=existing.doc_id, doc_no=existing.doc_no, year=issued.year,
+                      seq=0, issued_on=issued, issued_by=existing.issued_by,
+                      copy=existing.copies + 1)
+
+
+def _produce(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet,
+             facts: DocumentFacts, key: bytes, number: _Numbering, paper: str,
+             target: str | None, out: Path | None) -> Issued:
+    stable = {"no": number.doc_no, "title": kind.label, "date": day_text(number.issued_on),
+              "issued_by": number.issued_by, "kind": kind.value}
+    content = {"doc": stable, "station": station_group(station), **facts.groups,
+               "lists": facts.lists,
+               "salt": keyed_digest(key, b"doc-salt\n" + number.doc_id.encode())[:16].hex()}
+    digest = content_digest(content)
+    token = make_token(station=station.info.code, doc_id=number.doc_id, kind=kind,
+                       issued=number.issued_on, subject=facts.subject, digest=digest,
+                       sign=station.signer.sign)
+    pdf = _render(station, tset, kind, content, number, paper, token)
+    path = _save(station, pdf, number, kind, out)
+    job = _print(path, target, created=out is None)
+    tx.append("doc.issued" if not number.reprint else "doc.printed",
+              _entry(kind, facts, number, tset, digest, paper, target, job, path, pdf))
+    return Issued(doc_id=number.doc_id, doc_no=number.doc_no, kind=kind, subject=facts.subject,
+                  copy=number.copy, reprint=number.reprint, path=path,
+                  pdf_sha256=hashlib.sha256(pdf).hexdigest(), printer=target or "", job=job,
+                  token=token.text())
+
+
+def _render(station: Station, tset: TemplateSet, kind: DocKind, content: dict[str, Any],
+            number: _Numbering, paper: str, token: DocToken) -> bytes:
+    now = station.clock.now()
+    context = {**{k: v for k, v in content.items() if isinstance(v, dict) and k != "lists"},
+               "doc": {**content["doc"], "copy": f"第{number.copy}份",
+                       "reprint": "（补打）" if number.reprint else "",
+                       "printed_at": f"{now:%Y-%m-%d %H:%M}"}}
+    spec = fill_document(tset.parts, context, content["lists"], paper=paper,
+                         token=token.text())
+    embedded = base64.b64encode(canonical_json(content)).decode()
+    return render_pdf(spec, metadata={"author": station.info.name,
+                                      "subject": CONTENT_PREFIX + embedded,
+                                      "keywords": token.text()})
+
+
+def _save(station: Station, pdf: bytes, number: _Numbering, kind: DocKind,
+          out: Path | None) -> Path:
+    path = Path(out) if out else (station.folder / "documents" / str(number.issued_on.year)
+                                  / f"{number.doc_id}-{number.copy}-{kind.value}.pdf")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as f:
+            f.write(pdf)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InvalidInput(field="out", label="保存位置",
+                           reason=f"无法写入“{path}”（{exc.strerror or exc}）") from None
+    return path
+
+
+def _print(path: Path, target: str | None, *, created: bool) -> str:
+    if target is None:
+        return ""
+    try:
+        return send(path, target)
+    except PrintFailed:
+        if created:  # nothing was printed, so nothing is kept or recorded either
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _entry(kind: DocKind, facts: DocumentFacts, number: _Numbering, tset: TemplateSet,
+           digest: str, paper: str, target: str | None, job: str, path: Path,
+           pdf: bytes) -> dict[str, Any]:
+    copy = {"doc_id": number.doc_id, "copy": number.copy, "reprint": number.reprint,
+            "paper": paper, "output": "printer" if target else "file",
+            "printer": target or "", "job": job, "file": path.name,
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
+    if number.reprint:
+        return copy
+    return {**copy, "doc_no": number.doc_no, "kind": kind.value, "subject": facts.subject,
+            "year": number.year, "seq": number.seq, "issued_on": number.issued_on.isoformat(),
+            "facts_key": number.facts_key, "content_sha256": digest,
+            "template": tset.versions()}
