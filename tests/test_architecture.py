@@ -1,7 +1,8 @@
 """The layering rules, read from the code itself so they cannot quietly rot.
 
     domain ← store ← services ← ui / cli        (arrows point at what may be imported)
-    crypto is a leaf recipe layer usable by store and services; sync never imports the UI.
+    crypto is a leaf recipe layer usable by store and services; documents (the PDF renderer)
+    sits beside the store and sees only the domain; sync never imports the UI.
 
 And one importer per library: each third-party I/O library lives in exactly one place.
 """
@@ -24,8 +25,10 @@ LAYER_RULES = {
     "station_app.crypto": ("station_app.crypto", "station_app.errors"),
     "station_app.store": ("station_app.store", "station_app.domain", "station_app.crypto",
                           "station_app.errors"),
+    "station_app.documents": ("station_app.documents", "station_app.domain",
+                              "station_app.errors"),
     "station_app.services": ("station_app.services", "station_app.store", "station_app.domain",
-                             "station_app.crypto", "station_app.errors"),
+                             "station_app.crypto", "station_app.documents", "station_app.errors"),
 }
 # Third-party (and sensitive stdlib) libraries, and the only places allowed to import them.
 LIBRARY_HOMES = {
