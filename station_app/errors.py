@@ -33,6 +33,7 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── PersonErased
     │   └── DocumentNotAllowed
     ├── PrintFailed                  the printer refused the job
+    ├── SignInFailed                 wrong PIN, or an account locked after too many
     └── DataFolderError              the data folder itself is unusable
         ├── DataFolderMissing
         ├── StationExists
@@ -252,6 +253,18 @@ class PrintFailed(StationError):
     code = "PRINT_FAILED"
     message = "打印失败：{reason}。文书未记为已打印"
     message_en = "printing failed: {reason}; nothing was recorded as printed"
+
+
+class SignInFailed(StationError):
+    code = "SIGN_IN_FAILED"
+    message = "PIN 码不正确，还可以再试 {left} 次"
+    message_en = "wrong PIN; {left} attempts left"
+
+
+class AccountLocked(SignInFailed):
+    code = "ACCOUNT_LOCKED"
+    message = "连续输错 PIN 码次数过多，请 {minutes} 分钟后再试，或请管理员重置"
+    message_en = "too many wrong PINs; try again in {minutes} minutes or ask an admin"
 
 
 # ---------------------------------------------------------------- data folder

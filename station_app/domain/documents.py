@@ -188,6 +188,10 @@ def parse_token(text: str) -> DocToken:
         signature = base64.urlsafe_b64decode(m["sig"] + "==")
     except (ValueError, binascii.Error) as exc:
         raise MalformedToken(str(exc)) from None
+    if base64.urlsafe_b64encode(signature).decode().rstrip("=") != m["sig"]:
+        # 86 base64 characters carry 516 bits for 512: the last one's low bits are unused,
+        # so only the canonical spelling is accepted, or an altered token could still verify.
+        raise MalformedToken("signature is not in canonical base64")
     return DocToken(station=m["station"], doc_id=m["doc"], kind=kind, issued=issued,
                     subject="" if m["subject"] == "-" else m["subject"], digest=m["digest"],
                     signature=signature)

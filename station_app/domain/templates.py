@@ -207,16 +207,21 @@ def _source(raw: Mapping[str, Any], where: str, schema: ContextSchema) -> str:
 def _no_unknown(data: Mapping[str, Any], known: set[str], where: str) -> None:
     for key in data:
         if key not in known:
-            raise TemplateInvalid(where=f"{where} {key}",
+            raise TemplateInvalid(where=_at(where, key),
                                   reason=f"不认识的设置项，可用：{'、'.join(sorted(known))}")
 
 
 def _text(data: Mapping[str, Any], key: str, where: str, required: bool = False) -> str:
     value = data.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()):
-        raise TemplateInvalid(where=f"{where} {key}",
+        raise TemplateInvalid(where=_at(where, key),
                               reason="应为非空文字" if required else "应为文字")
     return value
+
+
+def _at(where: str, key: str) -> str:
+    """The field path of ``key``: ``receipt.toml version``, ``receipt.toml blocks[2].text``."""
+    return f"{where}.{key}" if where.endswith("]") else f"{where} {key}"
 
 
 def _size(raw: Mapping[str, Any], where: str) -> float:

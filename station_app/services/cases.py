@@ -20,25 +20,32 @@ from station_app.domain.clock import local_day
 from station_app.domain.log import decode_entry
 from station_app.domain.numbering import case_number, parse_proxy_number
 from station_app.domain.people import PersonDetails
-from station_app.domain.states import CaseState
-from station_app.errors import CaseNotFound, InvalidInput
+from station_app.domain.proxy import move_body as proxy_move_body
+from station_app.domain.states import CaseState, ProxyState
+from station_app.errors import CaseNotFound, InvalidInput, MissingField, PersonNotFound
 from station_app.services.inputs import check_materials, service_time
 from station_app.services.people import record_person
-from station_app.services.station import Station
+from station_app.services.proxy import get_proxy
+from station_app.services.station import Station, Transaction
 from station_app.store.queries import (
     CaseFilter,
     CaseRow,
     count_cases,
     load_events,
     next_sequence,
+    person_cert_type,
     search_cases,
 )
+
+__all__ = ["CaseFilter", "CaseRow", "CaseRequest", "add_case", "case_timeline", "get_case",
+           "list_cases", "move_case", "receive_handover", "record_visit", "total_cases"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CaseRequest:
     item: str
-    applicant: PersonDetails
+    applicant: PersonDetails | None = None
+    applicant_id: str = ""  # a person already on record (e.g. the villager of a proxy entry)
     channel: Channel = Channel.WINDOW
     agent: str = ""
     proxy_no: str = ""
@@ -52,19 +59,53 @@ class CaseRequest:
 def add_case(station: Station, req: CaseRequest) -> Case:
     """Receive a case (收件): allocate its number and record applicant and materials."""
     with station.transaction() as tx:
-        item = station.projector.catalog().resolve(req.item)
-        now = station.clock.now()
-        at = service_time(req.at, now)
-        check_materials(req.materials)
-        proxy_no = _check_proxy_no(req.proxy_no)
-        day = local_day(now)
-        seq = next_sequence(station.db, "cases", "day", f"{day:%Y%m%d}")
-        case_no = case_number(station.info.code, day, seq)
-        person = record_person(tx, req.applicant)
-        tx.append("case.created", created_body(
-            case_no=case_no, item=item, applicant=person, channel=req.channel, at=at,
-            materials=req.materials, agent=req.agent.strip(), proxy_no=proxy_no,
-            draft=req.draft, visits=req.visits, note=req.note.strip()))
+        case_no = _receive(station, tx, req)
+    return get_case(station, case_no)
+
+
+def _receive(station: Station, tx: Transaction, req: CaseRequest) -> str:
+    item = station.projector.catalog().resolve(req.item)
+    now = station.clock.now()
+    at = service_time(req.at, now)
+    check_materials(req.materials)
+    proxy_no = _check_proxy_no(req.proxy_no)
+    day = local_day(now)
+    seq = next_sequence(station.db, "cases", "day", f"{day:%Y%m%d}")
+    case_no = case_number(station.info.code, day, seq)
+    person = _applicant(station, tx, req)
+    tx.append("case.created", created_body(
+        case_no=case_no, item=item, applicant=person, channel=req.channel, at=at,
+        materials=req.materials, agent=req.agent.strip(), proxy_no=proxy_no,
+        draft=req.draft, visits=req.visits, note=req.note.strip()))
+    return case_no
+
+
+def _applicant(station: Station, tx: Transaction, req: CaseRequest) -> str:
+    if req.applicant_id:
+        if person_cert_type(station.db, req.applicant_id) is None:
+            raise PersonNotFound(field="applicant")
+        return req.applicant_id
+    if req.applicant is None:
+        raise MissingField(field="name", label="申请人")
+    return record_person(tx, req.applicant)
+
+
+def receive_handover(station: Station, proxy_no: str, *,
+                     materials: Sequence[ReceivedMaterial] = (),
+                     at: datetime | None = None) -> Case:
+    """A village agent hands over a proxy entry's application: the town receives it as a case
+    for the same villager (no re-typing), and the entry is marked 已报送 with the case number,
+    all in one transaction."""
+    with station.transaction() as tx:
+        entry = get_proxy(station, proxy_no)
+        case_no = _receive(station, tx, CaseRequest(
+            item=entry.item.code, applicant_id=entry.villager, channel=Channel.PROXY,
+            agent=entry.agent, proxy_no=entry.proxy_no,
+            materials=tuple(materials) or entry.materials, at=at))
+        if entry.state is ProxyState.REGISTERED:
+            tx.append("proxy.moved", proxy_move_body(
+                entry, to=ProxyState.SUBMITTED, at=service_time(at, station.clock.now()),
+                note="镇便民服务中心已收件", details={"case_no": case_no}))
     return get_case(station, case_no)
 
 

@@ -7,7 +7,7 @@ import json
 
 from station_app.domain.catalog import Catalog, catalog_to_dict, parse_catalog
 from station_app.errors import CatalogFileInvalid
-from station_app.services.station import Station
+from station_app.services.station import Station, Transaction
 
 MAX_CATALOG_BYTES = 5 * 1024 * 1024
 
@@ -29,13 +29,16 @@ def read_catalog_file(raw: bytes) -> Catalog:
 def import_catalog(station: Station, raw: bytes) -> tuple[Catalog, bool]:
     """Record the catalog in the log; returns it and whether anything changed."""
     catalog = read_catalog_file(raw)
-    body = catalog_to_dict(catalog)
-    if body == catalog_to_dict(station.projector.catalog()):
+    if catalog_to_dict(catalog) == catalog_to_dict(station.projector.catalog()):
         return catalog, False
     with station.transaction() as tx:
-        tx.append("catalog.imported",
-                  {"catalog": body, "sha256": hashlib.sha256(raw).hexdigest()})
+        record_catalog(tx, catalog, raw)
     return catalog, True
+
+
+def record_catalog(tx: Transaction, catalog: Catalog, raw: bytes) -> None:
+    tx.append("catalog.imported", {"catalog": catalog_to_dict(catalog),
+                                   "sha256": hashlib.sha256(raw).hexdigest()})
 
 
 def current_catalog(station: Station) -> Catalog:

@@ -23,6 +23,7 @@ from station_app.domain.clock import CST, parse_moment
 from station_app.domain.identity import id_check_digit
 from station_app.domain.people import PersonDetails, validate_person
 from station_app.domain.states import CaseState, ProxyState
+from station_app.domain.users import Role
 from station_app.errors import DataFolderMissing
 from station_app.services.calendar import seed_builtin_calendar
 from station_app.services.cases import CaseRequest, add_case, move_case
@@ -31,6 +32,7 @@ from station_app.services.clock import ManualClock, SystemClock
 from station_app.services.profile import add_agent, set_profile
 from station_app.services.proxy import ProxyRequest, move_proxy, register_proxy
 from station_app.services.station import Station, StationSetup, create_station
+from station_app.services.users import add_user
 
 DEFAULT_DEMO_CASES = 60
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "data" / "sample_catalog.json"
@@ -44,6 +46,9 @@ DEMO_PROFILE = {
     "complaint_tel": "12345", "review_organ": "示范县人民政府",
     "court": "示范县人民法院",
 }
+# Demo sign-ins, shown on the demo station's sign-in screen (never on a real station).
+DEMO_USERS = (("王晓梅", Role.CLERK, "1111"), ("王丽华", Role.AGENT, "2222"),
+              ("李站长", Role.ADMIN, "9999"), ("赵核查", Role.AUDITOR, "8888"))
 VILLAGES = ("东坑村", "西溪村", "桃源村", "石桥村", "下洋村", "上塘村")
 AGENTS = (("王丽华", "13905710011", "东坑村"), ("陈建国", "13905710022", "西溪村"),
           ("李秀英", "13905710033", "桃源村"))
@@ -87,6 +92,8 @@ def _create(folder: Path, actor: str) -> Station:
     set_profile(station, DEMO_PROFILE, reason="示例站点初始设置")
     for name, phone, village in AGENTS:
         add_agent(station, name=name, role="村级代办员", phone=phone, village=village)
+    for name, role, pin in DEMO_USERS:
+        add_user(station, name=name, role=role, pin=pin)
     station.actor = actor
     return station
 

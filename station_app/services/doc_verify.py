@@ -92,7 +92,7 @@ def verify_pdf(station: Station, path: Path, public_key: bytes | None = None) ->
     except OSError as exc:
         raise FileInvalid(where=str(path), reason=f"：无法读取（{exc.strerror or exc}）") from None
     info = {m[0].decode(): m[1].decode() for m in _INFO.findall(data)}
-    if "Keywords" not in info:
+    if not info.get("Keywords"):  # absent, or empty as in a PDF made without a token
         return _fail("文件中没有核验码，不是本系统出具的文书",
                      "no token in the file: not a document of this system")
     check = verify_token(station, info["Keywords"], public_key)

@@ -76,6 +76,8 @@ class Projector:
             "agent.set": self._agent_set,
             "doc.issued": self._doc_issued,
             "doc.printed": self._doc_printed,
+            "user.set": self._user_set,
+            "evaluation.recorded": self._evaluation,
         }
 
     @property
@@ -255,6 +257,21 @@ class Projector:
              b["output"], b["printer"], b["file"], b["pdf_sha256"], entry.idx])
         self.db.execute("UPDATE document SET copies = copies + 1 WHERE doc_id = ?",
                         [b["doc_id"]])
+
+    def _user_set(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT OR REPLACE INTO app_user (user_id, name, role, active, idx)"
+            " VALUES (?, ?, ?, ?, ?)", [b["user_id"], b["name"], b["role"], int(b["active"]),
+                                        entry.idx])
+
+    def _evaluation(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO evaluation (subject, idx, subject_kind, level, channel, assess_number,"
+            " at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [b["subject"], entry.idx, b["subject_kind"], b["level"], b["channel"],
+             b["assess_number"], b["at"], entry.actor])
 
     # ------------------------------------------------------------------ aggregates
 

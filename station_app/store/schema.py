@@ -2,8 +2,9 @@
 
 Tables fall in three groups:
 - the log (``ledger``, ``checkpoint``, ``checkpoint_use``): INSERT only, guarded by triggers;
-- the key vault (``person_key``): per-person keys, the one place a DELETE is legitimate, since
-  deleting a key is how a person's data is erased (PIPL) while the log stays intact;
+- local secrets (``person_key``, ``credential``): per-person keys, the one place a DELETE is
+  legitimate, since deleting a key is how a person's data is erased (PIPL) while the log stays
+  intact; and PIN hashes, which never leave the PC;
 - projections (everything else): derived from the log and rebuildable at any time.
 """
 
@@ -17,6 +18,7 @@ APPEND_ONLY_TABLES = ("ledger", "checkpoint", "checkpoint_use")
 PROJECTION_TABLES = (
     "station", "setting", "catalog_item", "holiday_year", "holiday_day", "person",
     "cases", "case_events", "proxies", "proxy_events", "agent", "document", "document_copy",
+    "app_user", "evaluation",
 )
 
 
@@ -145,6 +147,36 @@ def m002_agents_and_documents(db: Database) -> None:
         PRIMARY KEY (doc_id, copy)
     );
     CREATE INDEX document_copy_pdf ON document_copy (pdf_sha256);
+    """)
+
+
+@migrations()
+def m003_users(db: Database) -> None:
+    """Users (a projection of user.* entries) and their PIN hashes.
+
+    ``credential`` is local like the key vault: PIN hashes never go into the log (which
+    leaves the PC), and a wrong-PIN counter is not history.
+    """
+    db.executescript("""
+    CREATE TABLE app_user (
+        user_id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+        active INTEGER NOT NULL, idx INTEGER NOT NULL
+    );
+    CREATE TABLE credential (
+        user_id TEXT PRIMARY KEY, pin_hash TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0
+    );
+    """)
+
+
+@migrations()
+def m004_evaluations(db: Database) -> None:
+    db.executescript("""
+    CREATE TABLE evaluation (
+        subject TEXT NOT NULL, idx INTEGER NOT NULL, subject_kind TEXT NOT NULL,
+        level TEXT NOT NULL, channel TEXT NOT NULL, assess_number INTEGER NOT NULL,
+        at TEXT NOT NULL, actor TEXT NOT NULL, PRIMARY KEY (subject, idx)
+    );
     """)
 
 

@@ -1,0 +1,1 @@
+"""The desktop app (Flet): the only code that imports flet. Views call services, nothing else."""

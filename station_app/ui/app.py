@@ -1,0 +1,167 @@
+"""The window: set-up or sign-in first, then a shell with a menu per role and the status bar.
+
+``make_main`` builds the Flet entry point for one data folder, so tests can run the very same
+app in-process (tests/ui/harness.py) or in a browser, and ``run`` opens the desktop window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flet as ft
+
+from station_app.domain.users import CAN_ADMINISTER, CAN_HANDLE_CASES, CAN_RECORD_PROXY, User
+from station_app.errors import DataFolderMissing, StationError
+from station_app.services.clock import Clock
+from station_app.services.demo import ensure_demo
+from station_app.services.paths import default_data_dir
+from station_app.ui import theme
+from station_app.ui.context import LOCK_AFTER_SECONDS, AppContext
+from station_app.ui.views import cases, home, proxies, settings, seven, signin
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# (name, label, icon, who may see it)
+MENU = (
+    ("home", "首页", ft.Icons.HOME, None),
+    ("proxy_new", "代办登记", ft.Icons.ASSIGNMENT_ADD, CAN_RECORD_PROXY),
+    ("proxy_list", "代办台账", ft.Icons.LIST_ALT, None),
+    ("receive", "收件", ft.Icons.INBOX, CAN_HANDLE_CASES),
+    ("worklist", "办件", ft.Icons.WORK_OUTLINE, None),
+    ("seven", "七有自查", ft.Icons.FACT_CHECK, None),
+    ("settings", "设置", ft.Icons.SETTINGS, CAN_ADMINISTER),
+)
+VIEWS: dict[str, Callable[..., ft.Control]] = {
+    "home": home.build, "proxy_new": proxies.new_entry, "proxy_list": proxies.ledger,
+    "proxy": proxies.detail, "receive": cases.receive, "worklist": cases.worklist,
+    "case": cases.detail, "seven": seven.build, "settings": settings.build,
+}
+
+
+class Shell:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.page = ctx.page
+        self.body = ft.Container(expand=True, padding=20, key="body")
+        self.status = ft.Row(key="status_bar")
+        self.rail = ft.NavigationRail(destinations=[], on_change=ctx.guard(self._nav),
+                                      label_type=ft.NavigationRailLabelType.ALL,
+                                      min_width=96, key="menu")
+        self.menu: list[str] = []
+        self.mounted = False
+        ctx.show = self.show
+        ctx.on_lock = self.lock
+
+    def start(self) -> None:
+        try:
+            self.ctx.open()
+        except DataFolderMissing:
+            self._screen(signin.setup_wizard(self.ctx, self.signed_in))
+            return
+        self._screen(signin.signin_screen(self.ctx, self.signed_in))
+
+    def signed_in(self, user: User) -> None:
+        self.ctx.sign_in(user)
+        self.menu = [m[0] for m in MENU if m[3] is None or user.role in m[3]]
+        self.rail.destinations = [
+            ft.NavigationRailDestination(icon=m[2], label=m[1])
+            for m in MENU if m[0] in self.menu]
+        self.mounted = False
+        self.show("home")  # fill the body first, then put the shell on screen
+        self._screen(ft.Column([
+            ft.Container(self.status, padding=ft.Padding(16, 8, 16, 8), bgcolor="#eef3fa"),
+            ft.Row([self.rail, ft.VerticalDivider(width=1), self.body], expand=True,
+                   vertical_alignment=ft.CrossAxisAlignment.START),
+        ], expand=True, spacing=0))
+        self.mounted = True
+
+    def show(self, name: str, **params: Any) -> None:
+        """Put one screen in the body (views are rebuilt, so they always show fresh data)."""
+        if name == "signin":
+            self.ctx.user = None
+            self.mounted = False
+            self._screen(signin.signin_screen(self.ctx, self.signed_in))
+            return
+        if name in self.menu:
+            self.rail.selected_index = self.menu.index(name)
+        self.body.content = VIEWS[name](self.ctx, **params)
+        self._refresh_status()
+        if self.mounted:  # the shell is on screen: send now (see _screen)
+            self.page.update()
+
+    def lock(self) -> None:
+        user = self.ctx.user
+        if user is not None:
+            self.mounted = False
+            self._screen(signin.signin_screen(self.ctx, self.signed_in, locked_user=user))
+
+    def _nav(self, event: Any) -> None:
+        self.show(self.menu[int(event.control.selected_index)])
+
+    def _screen(self, control: ft.Control) -> None:
+        # Replace and send explicitly: page.add() updates at once, and an update made inside
+        # a handler stops Flet's automatic one after it, so nothing may change afterwards.
+        self.page.controls.clear()
+        self.page.controls.append(control)
+        self.page.update()
+
+    def _refresh_status(self) -> None:
+        ctx, station = self.ctx, self.ctx.station
+        assert station is not None and ctx.user is not None
+        self.status.controls = [
+            ft.Text(station.info.name, size=theme.BODY, weight=ft.FontWeight.BOLD),
+            ft.Text(f"{ctx.user.name}（{ctx.user.role.label}）", size=theme.BODY,
+                    key="status_user"),
+            ft.Container(expand=True),
+            ft.Icon(ft.Icons.CLOUD_OFF, color=theme.MUTED),
+            # Sync arrives with the county server (issue 5); until then, say so plainly.
+            ft.Text(f"未同步 · 本机账本 {station.ledger.size()} 条记录", size=theme.SMALL,
+                    key="status_sync"),
+            ft.IconButton(ft.Icons.LOCK, tooltip="锁屏", on_click=ctx.guard(lambda _: self.lock()),
+                          key="status_lock"),
+            ft.IconButton(ft.Icons.LOGOUT, tooltip="退出登录",
+                          on_click=ctx.guard(lambda _: self.show("signin")), key="status_logout"),
+        ]
+
+
+def make_main(folder: Path, *, clock: Clock | None = None, demo: bool = False,
+              lock_after: float = LOCK_AFTER_SECONDS) -> Callable[[ft.Page], None]:
+    def main(page: ft.Page) -> None:
+        page.title = "便民服务站"
+        page.fonts = {theme.FONT_FAMILY: theme.FONT_ASSET}
+        page.theme = theme.theme()
+        page.padding = 0
+        page.window.width, page.window.height = 1366, 768
+        page.window.min_width, page.window.min_height = 1024, 640
+        ctx = AppContext(page, folder, clock=clock, demo=demo, lock_after=lock_after)
+        Shell(ctx).start()
+        page.run_task(ctx.watch_idle)
+
+    return main
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="station-app", description="便民服务站桌面程序")
+    parser.add_argument("--data", type=Path, help="数据目录（默认：$STATION_DATA 或用户数据目录）")
+    parser.add_argument("--demo", action="store_true",
+                        help="没有站点时创建示例站点（演示用）")
+    parser.add_argument("--web", action="store_true", help="以网页方式运行（测试用）")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8550")))
+    args = parser.parse_args(argv)
+    folder = args.data or default_data_dir()
+    if args.demo and not (folder / "station.db").exists():
+        try:
+            ensure_demo(folder)
+        except StationError as error:
+            raise SystemExit(f"错误 [{error.code}]：{error.text}") from None
+    app = make_main(folder, demo=args.demo)
+    if args.web:
+        os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")
+        ft.run(app, view=ft.AppView.WEB_BROWSER, host="127.0.0.1", port=args.port,
+               assets_dir=str(ASSETS), no_cdn=True)
+    else:
+        ft.run(app, assets_dir=str(ASSETS))

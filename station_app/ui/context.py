@@ -1,0 +1,159 @@
+"""What every screen shares: the open station, who is signed in, navigation, and the one error
+boundary every event handler goes through.
+
+The boundary (``AppContext.guard``) turns a ``StationError`` into its Chinese message, shown
+next to the field it names when the screen registered that field, otherwise in a bar at the
+bottom of the window. Anything else is written to ``DIR/logs/ui-errors.log`` and the user
+sees "系统内部错误，已记录（编号 …）" — never a traceback. Long work (printing, rendering,
+later syncing) runs off the UI loop in a thread with its own database connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import flet as ft
+
+from station_app.domain.users import User
+from station_app.errors import StationError
+from station_app.services.clock import Clock, SystemClock
+from station_app.services.station import Station
+from station_app.ui import theme
+
+T = TypeVar("T")
+Handler = Callable[[Any], Any]
+LOCK_AFTER_SECONDS = 5 * 60
+
+
+class AppContext:
+    def __init__(self, page: ft.Page, folder: Path, *, clock: Clock | None = None,
+                 demo: bool = False, lock_after: float = LOCK_AFTER_SECONDS) -> None:
+        self.page = page
+        self.folder = Path(folder)
+        self.clock = clock or SystemClock()
+        self.demo = demo
+        self.lock_after = lock_after
+        self.station: Station | None = None
+        self.user: User | None = None
+        self.last_active = time.monotonic()
+        self.show: Callable[..., None] = lambda *a, **k: None  # set by the shell
+        self.on_lock: Callable[[], None] = lambda: None
+        self.logger = _error_log(self.folder)
+
+    # ------------------------------------------------------------------ the station
+
+    def open(self) -> Station:
+        self.station = Station.open(self.folder, clock=self.clock, actor=self.actor)
+        return self.station
+
+    @property
+    def actor(self) -> str:
+        return self.user.user_id if self.user else "system"
+
+    def sign_in(self, user: User) -> None:
+        self.user = user
+        if self.station is not None:
+            self.station.actor = user.user_id
+        self.touch()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # ------------------------------------------------------------------ the boundary
+
+    def guard(self, handler: Handler, fields: Mapping[str, ft.Control] | None = None) -> Handler:
+        """Wrap an event handler so no exception reaches Flet (and so the user)."""
+
+        async def wrapped(event: Any = None) -> None:
+            self.touch()
+            for control in (fields or {}).values():
+                _set_error(control, None)
+            try:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+            except StationError as error:
+                self.report(error, fields)
+            except Exception:  # the boundary: log it, never show the user a traceback
+                self.internal_error()
+
+        return wrapped
+
+    def report(self, error: StationError, fields: Mapping[str, ft.Control] | None = None) -> None:
+        control = (fields or {}).get(error.field or "")
+        if control is not None:
+            _set_error(control, error.text)
+        else:
+            self.toast(error.text, error=True)
+
+    def internal_error(self) -> str:
+        ref = uuid.uuid4().hex[:8]
+        self.logger.error("internal error %s\n%s", ref, traceback.format_exc())
+        self.toast(f"系统内部错误，已记录（编号 {ref}），请联系技术支持", error=True)
+        return ref
+
+    def toast(self, message: str, *, error: bool = False) -> None:
+        bar = ft.SnackBar(ft.Text(message, size=theme.BODY, key="toast_text"),
+                          bgcolor=theme.OVERDUE if error else None, duration=6000, key="toast")
+        self.page.show_dialog(bar)
+
+    # ------------------------------------------------------------------ background work
+
+    async def background(self, work: Callable[[Station], T]) -> T:
+        """Run ``work`` in a worker thread on its own connection to the station database."""
+        folder, clock, actor = self.folder, self.clock, self.actor
+
+        def run() -> T:
+            with Station.open(folder, clock=clock, actor=actor) as own:
+                return work(own)
+
+        return await asyncio.to_thread(run)
+
+    def run(self, job: Callable[[], Awaitable[None]]) -> None:
+        self.page.run_task(job)
+
+    # ------------------------------------------------------------------ inactivity lock
+
+    def touch(self) -> None:
+        self.last_active = time.monotonic()
+
+    def idle_for(self) -> float:
+        return time.monotonic() - self.last_active
+
+    async def watch_idle(self, every: float = 10.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if self.user is not None and self.idle_for() > self.lock_after:
+                self.lock()
+
+    def lock(self) -> None:
+        self.on_lock()
+
+
+def _set_error(control: ft.Control, text: str | None) -> None:
+    if isinstance(control, ft.Dropdown):
+        control.error_text = text
+    elif hasattr(control, "error"):
+        control.error = text
+
+
+def _error_log(folder: Path) -> logging.Logger:
+    logger = logging.getLogger(f"station_app.ui.{folder}")
+    if not logger.handlers:
+        try:
+            (folder / "logs").mkdir(parents=True, exist_ok=True)
+            logger.addHandler(logging.FileHandler(folder / "logs" / "ui-errors.log",
+                                                  encoding="utf-8"))
+        except OSError:
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+    return logger

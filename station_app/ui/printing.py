@@ -1,0 +1,33 @@
+"""Printing from a screen: render and print off the UI loop, show progress, then the result."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from station_app.domain.documents import DocKind
+from station_app.services.documents import Issued, issue_document
+from station_app.ui import theme
+from station_app.ui.context import AppContext
+
+
+async def print_document(ctx: AppContext, kind: DocKind, subject: str = "") -> Issued:
+    """Issue one copy in a worker thread; the window stays responsive and shows progress."""
+    busy = ft.AlertDialog(modal=True, key="printing", content=ft.Row([
+        ft.ProgressRing(), ft.Text(f"正在生成并打印{kind.label}…", size=theme.BODY)]))
+    ctx.page.show_dialog(busy)
+    try:
+        issued = await ctx.background(
+            lambda st: issue_document(st, kind, subject, print_it=True))
+    finally:
+        ctx.page.pop_dialog()
+    where = (f"已送打印机“{issued.printer}”" if issued.printer
+             else "本机没有可用的打印机，已保存为 PDF")
+    ctx.page.show_dialog(ft.AlertDialog(
+        key="printed", title=ft.Text(f"{kind.label} {issued.doc_no}"
+                                     f"{'（补打）' if issued.reprint else ''}"),
+        content=ft.Column([ft.Text(where, size=theme.BODY, key="printed_where"),
+                           ft.Text(f"文件：{issued.path}", size=theme.SMALL, selectable=True)],
+                          tight=True),
+        actions=[ft.TextButton("关闭", on_click=lambda _: ctx.page.pop_dialog(),
+                               key="printed_close")]))
+    return issued
