@@ -330,3 +330,24 @@ def _fill_block(block: Block, context: Context, lists: Lists) -> FilledBlock:
                            items=tuple(fill(line) for line in block.lines))
     return FilledBlock(type=block.type, text=fill(block.text), size=block.size,
                        align=block.align, height_mm=block.height_mm)
+
+
+def used_fields(templates: Sequence[Template]) -> tuple[frozenset[str], frozenset[str]]:
+    """Which ``group.key`` placeholders and which list sources the templates print.
+
+    A document's identity (is this print a reprint?) and the content embedded in its PDF are
+    limited to these: what is not on the paper can neither make it a new document nor leak
+    through its metadata.
+    """
+    names: set[str] = set()
+    sources: set[str] = set()
+    for template in templates:
+        texts = [template.title]
+        for block in template.blocks:
+            texts += [block.text, block.empty, *block.lines]
+            texts += [part for row in block.rows for part in row]
+            if block.source:
+                sources.add(block.source)
+        for text in texts:
+            names.update(_PLACEHOLDER.findall(text))
+    return frozenset(names), frozenset(sources)

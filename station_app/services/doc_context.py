@@ -20,6 +20,7 @@ from station_app.domain.masking import mask_address, mask_certificate, mask_mobi
 from station_app.domain.proxy import ProxyEntry, submit_due
 from station_app.domain.states import CaseState
 from station_app.domain.timelimits import TimeUnit
+from station_app.errors import MissingField
 from station_app.services.cases import get_case
 from station_app.services.catalog import current_catalog
 from station_app.services.people import open_person
@@ -82,6 +83,7 @@ def _case_facts(station: Station, kind: DocKind, case: Case) -> DocumentFacts:
     if kind is DocKind.SUPPLEMENT_NOTICE:
         facts.groups["supplement"], facts.lists["missing"] = _supplement(case, moves)
     if kind is DocKind.REJECT_NOTICE:
+        _need_remedy_bodies(station)
         d = moves.get(CaseState.REJECTED, {}).get("details", {})
         facts.groups["rejection"] = {"reason": d.get("reason", ""),
                                      "legal_basis": d.get("legal_basis", "")}
@@ -155,6 +157,7 @@ def _result_group(station: Station, case: Case,
     outcome = Outcome(d.get("outcome", Outcome.APPROVED.value))
     note = ""
     if outcome is Outcome.DENIED:
+        _need_remedy_bodies(station)
         st = station_group(station)
         note = (f"　　不予许可的理由：{d.get('reason') or case.item.legal_basis or '见审批意见'}。"
                 f"如对本决定不服，可以自收到本通知书之日起六十日内向{st['review_organ']}申请行政"
@@ -163,6 +166,15 @@ def _result_group(station: Station, case: Case,
             "cert_no": d.get("cert_no", "—"), "cert_valid_to": d.get("cert_valid_to", "—"),
             "delivery": d.get("delivery", "窗口领取"), "closed_at": day_text(case.closed_at),
             "denial_note": note}
+
+
+def _need_remedy_bodies(station: Station) -> None:
+    """A refusal must tell the applicant where to appeal; without those names it is
+    legally incomplete, so it is not printed at all."""
+    p = profile(station)
+    if not (p["review_organ"] and p["court"]):
+        raise MissingField(field="review_organ",
+                           label="行政复议机关和行政诉讼法院（请管理员在“设置 → 站点信息”中填写）")
 
 
 def _material(m: Any) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,13 +29,14 @@ from station_app.domain.documents import (
     document_number,
     make_token,
 )
-from station_app.domain.templates import fill_document
+from station_app.domain.templates import fill_document, used_fields
 from station_app.errors import InvalidInput, PrintFailed
 from station_app.services.doc_context import DocumentFacts, day_text, gather, station_group
 from station_app.services.doc_templates import TemplateSet, load_templates
 from station_app.services.printing import choose_printer, send
 from station_app.services.profile import profile
 from station_app.services.station import Station, Transaction
+from station_app.services.users import user_names
 from station_app.store.queries import DocumentRecord, find_document, next_document_seq
 
 CONTENT_PREFIX = "vss-content:"
@@ -90,10 +92,23 @@ def issue_document(
     target = choose_printer(printer or profile(station)["printer"] or None) if print_it \
         else None
     with station.transaction() as tx:
-        facts = gather(station, kind, subject)
+        gathered = gather(station, kind, subject)
+        gathered.groups["station"] = station_group(station)
+        facts = _printed(gathered, tset)
         key = _privacy_key(station, facts)
         number = _numbering(station, tx, kind, tset, facts, key)
         return _produce(station, tx, kind, tset, facts, key, number, paper, target, out)
+
+
+def _printed(facts: DocumentFacts, tset: TemplateSet) -> DocumentFacts:
+    """Only what the templates print: the rest neither identifies the document nor goes into
+    the PDF's embedded content."""
+    names, sources = used_fields(tset.parts)
+    groups = {group: {k: v for k, v in values.items() if f"{group}.{k}" in names}
+              for group, values in facts.groups.items()}
+    lists = {name: rows for name, rows in facts.lists.items() if name in sources}
+    return DocumentFacts(subject=facts.subject, person=facts.person,
+                         groups={g: v for g, v in groups.items() if v}, lists=lists)
 
 
 def _privacy_key(station: Station, facts: DocumentFacts) -> bytes:
@@ -134,8 +149,8 @@ def _produce(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet
              facts: DocumentFacts, key: bytes, number: _Numbering, paper: str,
              target: str | None, out: Path | None) -> Issued:
     stable = {"no": number.doc_no, "title": kind.label, "date": day_text(number.issued_on),
-              "issued_by": number.issued_by, "kind": kind.value}
-    content = {"doc": stable, "station": station_group(station), **facts.groups,
+              "issued_by": _name(station, number.issued_by), "kind": kind.value}
+    content = {"doc": stable, **facts.groups,
                "lists": facts.lists,
                "salt": keyed_digest(key, b"doc-salt\n" + number.doc_id.encode())[:16].hex()}
     digest = content_digest(content)
@@ -144,13 +159,19 @@ def _produce(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet
                        sign=station.signer.sign)
     pdf = _render(station, tset, kind, content, number, paper, token)
     path = _save(station, pdf, number, kind, out)
-    job = _print(path, target, created=out is None)
+    job = _print(path, target, created=out is None,
+                 media_mm=_page_mm(pdf) if paper == "roll80" else None)
     tx.append("doc.issued" if not number.reprint else "doc.printed",
               _entry(kind, facts, number, tset, digest, paper, target, job, path, pdf))
     return Issued(doc_id=number.doc_id, doc_no=number.doc_no, kind=kind, subject=facts.subject,
                   copy=number.copy, reprint=number.reprint, path=path,
                   pdf_sha256=hashlib.sha256(pdf).hexdigest(), printer=target or "", job=job,
                   token=token.text())
+
+
+def _name(station: Station, actor: str) -> str:
+    """Who issued it, as a person's name (actors in the log are user ids)."""
+    return user_names(station).get(actor, actor)
 
 
 def _render(station: Station, tset: TemplateSet, kind: DocKind, content: dict[str, Any],
@@ -186,15 +207,26 @@ def _save(station: Station, pdf: bytes, number: _Numbering, kind: DocKind,
     return path
 
 
-def _print(path: Path, target: str | None, *, created: bool) -> str:
+def _print(path: Path, target: str | None, *, created: bool,
+           media_mm: tuple[float, float] | None) -> str:
     if target is None:
         return ""
     try:
-        return send(path, target)
+        return send(path, target, media_mm=media_mm)
     except PrintFailed:
         if created:  # nothing was printed, so nothing is kept or recorded either
             path.unlink(missing_ok=True)
         raise
+
+
+_MEDIA_BOX = re.compile(rb"/MediaBox \[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]")
+
+
+def _page_mm(pdf: bytes) -> tuple[float, float] | None:
+    found = _MEDIA_BOX.search(pdf)
+    if found is None:
+        return None
+    return float(found[1]) * 25.4 / 72, float(found[2]) * 25.4 / 72
 
 
 def _entry(kind: DocKind, facts: DocumentFacts, number: _Numbering, tset: TemplateSet,

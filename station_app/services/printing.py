@@ -49,13 +49,18 @@ def choose_printer(requested: str | None) -> str | None:
     return available.default
 
 
-def send(path: Path, printer: str) -> str:
-    """Queue the PDF on ``printer``; returns the job description. Raises PrintFailed."""
+def send(path: Path, printer: str, *, media_mm: tuple[float, float] | None = None) -> str:
+    """Queue the PDF on ``printer``; returns the job description. Raises PrintFailed.
+
+    ``media_mm`` asks for a custom paper size (an 80 mm roll cut to the slip's length), so a
+    receipt printer does not feed an A4 page's worth of paper.
+    """
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
         os.startfile(str(path), "printto", f'"{printer}"')  # type: ignore[attr-defined]
         return f"已交给 Windows 打印：{printer}"
+    media = ["-o", f"media=Custom.{media_mm[0]:.0f}x{media_mm[1]:.0f}mm"] if media_mm else []
     try:
-        done = subprocess.run(["lp", "-d", printer, "-t", path.name, str(path)],
+        done = subprocess.run(["lp", "-d", printer, "-t", path.name, *media, str(path)],
                               capture_output=True, text=True, timeout=TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PrintFailed(reason=str(exc)) from None

@@ -24,6 +24,7 @@ from station_app.domain.states import CaseState, ProxyState
 from station_app.errors import (
     DocumentNotAllowed,
     InvalidInput,
+    MissingField,
     PersonErased,
     PrinterUnknown,
     StationError,
@@ -32,6 +33,7 @@ from station_app.services.cases import get_case, move_case
 from station_app.services.clock import ManualClock
 from station_app.services.demo import DEMO_PROFILE
 from station_app.services.doc_templates import load_templates
+from station_app.services.doc_verify import verify_token
 from station_app.services.documents import CONTENT_PREFIX, Issued, issue_document
 from station_app.services.people import erase_person, open_person
 from station_app.services.profile import add_agent, set_profile
@@ -141,9 +143,12 @@ def test_full_personal_data_is_nowhere_in_the_file(town: Station, applicant: Per
     raw = issued.path.read_bytes()
     content = embedded_content(issued.path)
 
-    assert content["applicant"] == {"name": "张三丰", "cert_type": "居民身份证",
-                                    "cert_no": MASKED_ID, "phone": MASKED_PHONE,
-                                    "address": "青石镇东坑村****"}
+    masked = {"name": "张三丰", "cert_type": "居民身份证", "cert_no": MASKED_ID,
+              "phone": MASKED_PHONE, "address": "青石镇东坑村****"}
+    # only what the document prints is embedded, each value as printed (masked)
+    assert content["applicant"]["cert_no"] == MASKED_ID
+    assert content["applicant"].items() <= masked.items()
+    assert "address" not in content["applicant"]  # none of these three prints the address
     dumped = json.dumps(content, ensure_ascii=False)
     for secret in NEVER:
         assert secret not in dumped and secret.encode() not in raw
@@ -478,3 +483,31 @@ def test_a_refusal_is_a_station_error_with_both_languages(town: Station,
         "message": f"办件“{case_no}”当前为“已受理”，不能出具办结通知书："
                    "只有已办结的办件才出具办结通知书",
         "message_en": f"case {case_no} is ACCEPTED; a finish-notice cannot be issued for it"}
+
+
+def test_a_receipt_printed_again_after_the_case_moved_on_is_still_a_reprint(
+    town: Station, applicant: PersonDetails
+) -> None:
+    case_no = case_in(town, applicant, CaseState.RECEIVED)
+    first = issue(town, K.RECEIPT, case_no)
+    move_case(town, case_no, CaseState.ACCEPTED)  # the state is not printed on a receipt
+
+    again = issue(town, K.RECEIPT, case_no)
+
+    assert (again.doc_no, again.copy, again.reprint) == (first.doc_no, 2, True)
+    assert verify_token(town, again.token).ok
+
+
+def test_a_refusal_is_not_printed_until_the_appeal_bodies_are_known(
+    station: Station, applicant: PersonDetails
+) -> None:
+    case_no = case_in(station, applicant, CaseState.REJECTED)  # an empty station profile
+    size = station.ledger.size()
+
+    with pytest.raises(MissingField) as caught:
+        issue(station, K.REJECT_NOTICE, case_no)
+
+    assert caught.value.field == "review_organ" and "行政复议机关" in caught.value.text
+    assert station.ledger.size() == size and no_documents(station)
+    set_profile(station, {"review_organ": "示范县人民政府", "court": "示范县人民法院"})
+    assert "示范县人民政府" in page_text(issue(station, K.REJECT_NOTICE, case_no).path)
