@@ -102,10 +102,11 @@ def _register() -> None:
         cmd_profile,
         cmd_proxy,
         cmd_station,
+        cmd_user,
     )
 
     for module in (cmd_station, cmd_catalog, cmd_calendar, cmd_case, cmd_proxy, cmd_person,
-                   cmd_ledger, cmd_doc, cmd_profile):
+                   cmd_ledger, cmd_doc, cmd_profile, cmd_user):
         module.register(cli)
 
 

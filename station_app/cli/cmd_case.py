@@ -178,7 +178,9 @@ def _list_text(rows: list[dict[str, object]], total: int) -> str:
 
 def _deadline_text(r: dict[str, object]) -> str:
     if r["deadline"] is None:
-        return {"PAUSED": "计时暂停", "WAITING": "待补正"}.get(str(r["deadline_kind"]), "")
+        if r["state"] == "SUPPLEMENT":
+            return "待补正"
+        return "计时暂停" if r["deadline_kind"] == "PAUSED" else ""
     text = str(r["deadline"])[:16].replace("T", " ")
     return text + ("（估算）" if r["deadline_estimated"] else "")
 

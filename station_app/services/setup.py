@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from station_app.domain.users import Role, User, check_new_user
-from station_app.errors import InvalidInput
+from station_app.errors import InvalidInput, StationError
 from station_app.services.calendar import seed_builtin_calendar
 from station_app.services.catalog import read_catalog_file, record_catalog
 from station_app.services.clock import Clock
@@ -22,7 +22,12 @@ def set_up_station(
     folder: Path, setup: StationSetup, *, admin_name: str, admin_pin: str,
     pin_again: str | None = None, sample_catalog: bool = True, clock: Clock | None = None,
 ) -> tuple[Station, User]:
-    check_new_user(admin_name, Role.ADMIN, admin_pin)
+    try:
+        check_new_user(admin_name, Role.ADMIN, admin_pin)
+    except StationError as error:
+        if error.field == "name":  # the administrator's name, not the station's ("name")
+            error.field = "admin"
+        raise
     if pin_again is not None and pin_again != admin_pin:
         raise InvalidInput(field="pin2", label="PIN 码", reason="两次输入不一致")
     raw = SAMPLE_CATALOG.read_bytes() if sample_catalog else b""

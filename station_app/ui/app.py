@@ -53,6 +53,8 @@ class Shell:
                                       min_width=96, key="menu")
         self.menu: list[str] = []
         self.mounted = False
+        self.frame: ft.Control | None = None  # the signed-in shell, kept while locked
+        self.locked_for: str | None = None
         ctx.show = self.show
         ctx.on_lock = self.lock
 
@@ -66,17 +68,26 @@ class Shell:
 
     def signed_in(self, user: User) -> None:
         self.ctx.sign_in(user)
+        if self.frame is not None and self.locked_for == user.user_id:
+            # Unlocked by the same person: back to exactly where they were, typing and all.
+            self.locked_for = None
+            self._refresh_status()
+            self._screen(self.frame)
+            self.mounted = True
+            return
+        self.locked_for = None
         self.menu = [m[0] for m in MENU if m[3] is None or user.role in m[3]]
         self.rail.destinations = [
             ft.NavigationRailDestination(icon=m[2], label=m[1])
             for m in MENU if m[0] in self.menu]
         self.mounted = False
         self.show("home")  # fill the body first, then put the shell on screen
-        self._screen(ft.Column([
+        self.frame = ft.Column([
             ft.Container(self.status, padding=ft.Padding(16, 8, 16, 8), bgcolor="#eef3fa"),
             ft.Row([self.rail, ft.VerticalDivider(width=1), self.body], expand=True,
                    vertical_alignment=ft.CrossAxisAlignment.START),
-        ], expand=True, spacing=0))
+        ], expand=True, spacing=0)
+        self._screen(self.frame)
         self.mounted = True
 
     def show(self, name: str, **params: Any) -> None:
@@ -84,11 +95,13 @@ class Shell:
         if name == "signin":
             self.ctx.user = None
             self.mounted = False
+            self.frame = self.locked_for = None
             self._screen(signin.signin_screen(self.ctx, self.signed_in))
             return
+        content = VIEWS[name](self.ctx, **params)  # built first: if it fails, nothing moves
         if name in self.menu:
             self.rail.selected_index = self.menu.index(name)
-        self.body.content = VIEWS[name](self.ctx, **params)
+        self.body.content = content
         self._refresh_status()
         if self.mounted:  # the shell is on screen: send now (see _screen)
             self.page.update()
@@ -97,6 +110,7 @@ class Shell:
         user = self.ctx.user
         if user is not None:
             self.mounted = False
+            self.locked_for = user.user_id
             self._screen(signin.signin_screen(self.ctx, self.signed_in, locked_user=user))
 
     def _nav(self, event: Any) -> None:
@@ -132,7 +146,8 @@ def make_main(folder: Path, *, clock: Clock | None = None, demo: bool = False,
               lock_after: float = LOCK_AFTER_SECONDS) -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
         page.title = "便民服务站"
-        page.fonts = {theme.FONT_FAMILY: theme.FONT_ASSET}
+        if not page.web:  # in a browser the font is preloaded (assets/assets/FontManifest.json)
+            page.fonts = {theme.FONT_FAMILY: theme.FONT_ASSET}
         page.theme = theme.theme()
         page.padding = 0
         page.window.width, page.window.height = 1366, 768

@@ -32,6 +32,9 @@ from station_app.ui import theme
 T = TypeVar("T")
 Handler = Callable[[Any], Any]
 LOCK_AFTER_SECONDS = 5 * 60
+# Checks shared with the command line name their field after what they check (an ID number,
+# a mobile number); on screen that is the 证件号码 or 电话 field.
+FIELD_ALIASES = {"id_no": "cert_no", "mobile": "phone"}
 
 
 class AppContext:
@@ -89,7 +92,8 @@ class AppContext:
         return wrapped
 
     def report(self, error: StationError, fields: Mapping[str, ft.Control] | None = None) -> None:
-        control = (fields or {}).get(error.field or "")
+        name = error.field or ""
+        control = (fields or {}).get(name) or (fields or {}).get(FIELD_ALIASES.get(name, ""))
         if control is not None:
             _set_error(control, error.text)
         else:
@@ -142,6 +146,8 @@ class AppContext:
 def _set_error(control: ft.Control, text: str | None) -> None:
     if isinstance(control, ft.Dropdown):
         control.error_text = text
+    elif isinstance(control, ft.Text):  # a plain line that holds the message (in a dialog)
+        control.value = text or ""
     elif hasattr(control, "error"):
         control.error = text
 

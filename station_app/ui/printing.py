@@ -19,15 +19,21 @@ async def print_document(ctx: AppContext, kind: DocKind, subject: str = "") -> I
         issued = await ctx.background(
             lambda st: issue_document(st, kind, subject, print_it=True))
     finally:
-        ctx.page.pop_dialog()
+        busy.open = False  # close this dialog, not whichever is newest
+        busy.update()
     where = (f"已送打印机“{issued.printer}”" if issued.printer
              else "本机没有可用的打印机，已保存为 PDF")
-    ctx.page.show_dialog(ft.AlertDialog(
+    done = ft.AlertDialog(
         key="printed", title=ft.Text(f"{kind.label} {issued.doc_no}"
                                      f"{'（补打）' if issued.reprint else ''}"),
         content=ft.Column([ft.Text(where, size=theme.BODY, key="printed_where"),
                            ft.Text(f"文件：{issued.path}", size=theme.SMALL, selectable=True)],
-                          tight=True),
-        actions=[ft.TextButton("关闭", on_click=lambda _: ctx.page.pop_dialog(),
-                               key="printed_close")]))
+                          tight=True))
+    done.actions = [ft.TextButton("关闭", on_click=lambda _: _close(done), key="printed_close")]
+    ctx.page.show_dialog(done)
     return issued
+
+
+def _close(dialog: ft.AlertDialog) -> None:
+    dialog.open = False
+    dialog.update()

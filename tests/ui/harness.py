@@ -11,8 +11,9 @@ encoded bytes also let a test assert that a change really reached the client.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -76,9 +77,9 @@ class FletHarness:
     # ------------------------------------------------------------------ finding
 
     def controls(self) -> Iterator[BaseControl]:
-        """Every control reachable from the page, dialogs and overlay included."""
+        """Every control reachable from the page, the overlay and the open dialogs."""
         seen: set[int] = set()
-        stack: list[Any] = [self.page]
+        stack: list[Any] = [self.page, self.page._overlay, self.open_dialogs()]
         while stack:
             node = stack.pop()
             if isinstance(node, BaseControl):
@@ -99,8 +100,39 @@ class FletHarness:
     def has_key(self, key: str) -> bool:
         return any(_key(c) == key for c in self.controls())
 
+    def keys(self, prefix: str = "") -> list[str]:
+        """The keys on screen that start with ``prefix``, sorted."""
+        return sorted(k for c in self.controls() if (k := _key(c)) and k.startswith(prefix))
+
     def find_all(self, kind: type) -> list[Any]:
         return [c for c in self.controls() if isinstance(c, kind)]
+
+    def open_dialogs(self) -> list[Any]:
+        """Dialogs and snack bars on screen, oldest first."""
+        return [d for d in self.page._dialogs.controls if d.open]
+
+    def dialog(self, key: str) -> Any:
+        """The newest open dialog with this key."""
+        for d in reversed(self.open_dialogs()):
+            if _key(d) == key:
+                return d
+        raise AssertionError(f"no open dialog {key!r}; open: "
+                             f"{[_key(d) for d in self.open_dialogs()]}")
+
+    def has_dialog(self, key: str) -> bool:
+        return any(_key(d) == key for d in self.open_dialogs())
+
+    def toasts(self) -> list[str]:
+        """The messages of the snack bars on screen (the newest last)."""
+        return [d.content.value for d in self.open_dialogs()
+                if isinstance(d, ft.SnackBar) and isinstance(d.content, ft.Text)]
+
+    async def close_dialogs(self) -> None:
+        """What the user does by pressing Esc / waiting for the bars to go."""
+        for d in self.open_dialogs():
+            d.open = False
+        self.page._dialogs.update()
+        await self._client_dismisses()
 
     def texts(self) -> list[str]:
         """All visible strings: Text values, labels, button captions, field values, errors."""
@@ -117,22 +149,54 @@ class FletHarness:
 
     # ------------------------------------------------------------------ acting
 
+    # Every action first checks that the control was sent to the client: Flet silently
+    # ignores events for controls it never indexed, and a user cannot touch what is not shown.
+
     async def enter_text(self, control: Any, text: str) -> None:
-        self.session.apply_patch(control._i, {"value": text})
-        await self.session.dispatch_event(control._i, "change", text)
+        self._patch(control, {"value": text})
+        await self._event(control, "change", text)
 
     async def submit(self, control: Any) -> None:
-        await self.session.dispatch_event(control._i, "submit", None)
+        await self._event(control, "submit", None)
 
     async def click(self, control: Any) -> None:
-        await self.session.dispatch_event(control._i, "click", None)
+        await self._event(control, "click", None)
 
     async def select(self, control: Any, value: str) -> None:
-        self.session.apply_patch(control._i, {"value": value})
-        await self.session.dispatch_event(control._i, "select", value)
+        self._patch(control, {"value": value})
+        await self._event(control, "select", value)
+
+    async def tick(self, checkbox: Any, value: bool = True) -> None:
+        self._patch(checkbox, {"value": value})
+        await self._event(checkbox, "change", str(value).lower())
+
+    async def choose_menu(self, rail: Any, index: int) -> None:
+        """Click a NavigationRail destination."""
+        self._patch(rail, {"selected_index": index})
+        await self._event(rail, "change", str(index))
 
     async def fire(self, control: Any, event: str, data: Any = None) -> None:
+        await self._event(control, event, data)
+
+    def _patch(self, control: Any, patch: dict[str, Any]) -> None:
+        self._require_on_client(control)
+        self.session.apply_patch(control._i, patch)
+
+    async def _event(self, control: Any, event: str, data: Any) -> None:
+        self._require_on_client(control)
         await self.session.dispatch_event(control._i, event, data)
+        await self._client_dismisses()
+
+    def _require_on_client(self, control: Any) -> None:
+        if self.session.index.get(control._i) is not control:
+            raise AssertionError(f"{type(control).__name__} {_key(control)!r} is not on the "
+                                 "client (never sent, or removed)")
+
+    async def _client_dismisses(self) -> None:
+        """A closed dialog is dismissed by the client, which tells the server (on_dismiss)."""
+        for d in list(self.page._dialogs.controls):
+            if not d.open and self.session.index.get(d._i) is d:
+                await self.session.dispatch_event(d._i, "dismiss", None)
 
     async def settle(self, seconds: float = 0.05, rounds: int = 40) -> None:
         """Let background work (threads, tasks) finish and its updates go out."""
@@ -157,6 +221,16 @@ class FletHarness:
         for blob in self.conn.wire[since:]:
             _strings(msgpack.unpackb(blob, raw=False, strict_map_key=False), out)
         return "\n".join(out)
+
+
+def ui_test(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an ``async def`` test on a fresh event loop (no pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
 
 
 def _key(control: Any) -> str | None:

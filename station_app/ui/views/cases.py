@@ -13,7 +13,7 @@ from station_app.domain.documents import DocKind, MalformedToken, parse_token
 from station_app.domain.numbering import parse_proxy_number
 from station_app.domain.states import CASE_TRANSITIONS, CaseState
 from station_app.domain.users import CAN_HANDLE_CASES, Role
-from station_app.errors import InvalidInput, MissingField
+from station_app.errors import InvalidDate, InvalidInput, MissingField
 from station_app.services.calendar import missing_years
 from station_app.services.cases import (
     CaseFilter,
@@ -58,13 +58,23 @@ from station_app.ui.views.proxies import evaluate_action
 def receive(ctx: AppContext) -> ft.Control:
     """收件: a walk-in applicant, or an agent's slip scanned or typed in."""
     materials = MaterialsChecklist("receive")
-    picker = ItemPicker(ctx, "receive", lambda item: materials.show(item))
+    state: dict[str, str] = {"proxy_no": ""}
+
+    def picked(item: Any) -> None:
+        materials.show(item)
+        if state["proxy_no"] and item.code != get_proxy(ctx.station, state["proxy_no"]).item.code:
+            forget_handover()  # a different item: this is a walk-in after all
+
+    picker = ItemPicker(ctx, "receive", picked)
     applicant = PersonForm(ctx, "receive")
     handover = theme.field("代办员交件：扫描代办登记回执的二维码，或输入代办序号",
                            key="receive_handover", width=520, autofocus=False)
     handed = ft.Text("", size=theme.BODY, key="receive_handover_info")
-    state: dict[str, str] = {"proxy_no": ""}
     fields = {**applicant.fields, "item": picker.query, "handover": handover}
+
+    def forget_handover(_: Any = None) -> None:
+        state["proxy_no"] = ""
+        handed.value = ""
 
     def look_up(_: Any) -> None:
         proxy_no = _proxy_number(handover.value or "")
@@ -76,8 +86,9 @@ def receive(ctx: AppContext) -> ft.Control:
         picker.chosen.value = f"已选：{entry.item.name}（{entry.item.code}）"
         materials.show(entry.item)
         villager = view["villager"] or {}
-        handed.value = (f"代办序号 {entry.proxy_no} · 村民 {villager.get('name', '')}"
-                        f"（{villager.get('cert_no', '')}）· 代办员 {entry.agent}")
+        handed.value = (f"代办件：代办序号 {entry.proxy_no} · 村民 {villager.get('name', '')}"
+                        f"（{villager.get('cert_no', '')}）· 代办员 {entry.agent}"
+                        "（申请人信息取自代办登记，无需再填）")
 
     async def save(_: Any) -> None:
         assert ctx.station is not None
@@ -93,6 +104,7 @@ def receive(ctx: AppContext) -> ft.Control:
         await print_document(ctx, DocKind.RECEIPT, case.case_no)
 
     handover.on_submit = ctx.guard(look_up, fields)
+    handover.on_change = ctx.guard(forget_handover)  # a new number must be looked up again
     submit = ctx.guard(save, fields)
     for control in applicant.fields.values():
         if isinstance(control, ft.TextField):
@@ -157,7 +169,8 @@ def worklist(ctx: AppContext) -> ft.Control:
         now, st = ctx.now(), f["state"].value
         flt = CaseFilter(
             states=_OPEN if st == "OPEN" else ((st,) if st else ()), text=f["text"].value or "",
-            received_from=_day(f["from"].value), received_to=_day(f["to"].value),
+            received_from=_day(f["from"].value, "from", "收件日期起"),
+            received_to=_day(f["to"].value, "to", "收件日期止"),
             overdue_at=int(now.timestamp()) if overdue.value else None,
             due_by=int(now.timestamp()) + 3 * 86400 if soon.value else None,
             applicants=tuple(find_people(ctx.station, f["applicant"].value))
@@ -181,8 +194,14 @@ def worklist(ctx: AppContext) -> ft.Control:
                      spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
 
 
-def _day(text: str | None) -> str:
-    return parse_day(text, "日期").isoformat() if (text or "").strip() else ""
+def _day(text: str | None, field: str = "", label: str = "日期") -> str:
+    if not (text or "").strip():
+        return ""
+    try:
+        return parse_day(text or "", label).isoformat()
+    except InvalidDate as error:
+        error.field = field or error.field  # so the message lands under the right box
+        raise
 
 
 # ------------------------------------------------------------------------------- detail
@@ -283,7 +302,7 @@ def _move(ctx: AppContext, case_no: str, target: CaseState) -> Callable[[Any], N
             if target is CaseState.SUPPLEMENT:
                 due = details.get("supplement_due") or ""
                 details = {"missing": missing_list(case.item, values),
-                           "supplement_due": _day(due) if due.strip() else ""}
+                           "supplement_due": _day(due, "supplement_due", "补正期限")}
             move_case(ctx.station, case_no, target, details=details)
             ctx.show("case", case_no=case_no)
             notice = _NOTICE.get(target)

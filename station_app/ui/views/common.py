@@ -46,7 +46,10 @@ def case_rows_table(ctx: AppContext, rows: list[CaseRow], now: datetime, *,
     table_rows = []
     for r in rows:
         mark = URGENCY.get(urgency(r, now)) if CaseState(r.state).is_open else None
-        deadline = (r.deadline or {"PAUSED": "计时暂停", "WAITING": "待申请人补正"}.get(
+        # No deadline while paused, or while waiting: for the applicant's 补正, or (a 登记
+        # draft) for the case to be received at all.
+        waiting = "待申请人补正" if r.state == CaseState.SUPPLEMENT.value else "—"
+        deadline = (r.deadline or {"PAUSED": "计时暂停", "WAITING": waiting}.get(
             r.deadline_kind, "—"))[:16].replace("T", " ")
         if r.estimated and r.deadline:
             deadline += "（估算）"
@@ -137,7 +140,7 @@ class ItemPicker:
     def __init__(self, ctx: AppContext, prefix: str, on_pick: Callable[[ServiceItem], None],
                  *, proxy_only: bool = False) -> None:
         self.ctx, self.on_pick, self.proxy_only = ctx, on_pick, proxy_only
-        self.query = theme.field("查找事项（名称、编码或拼音首字母，如 dbsq）",
+        self.query = theme.field("查找事项（名称、编码或拼音首字母，如 zdsh）",
                                  key=f"{prefix}_item_query", width=460, autofocus=True)
         self.results = ft.Column(key=f"{prefix}_item_results", spacing=4)
         self.chosen = ft.Text("尚未选择事项", size=theme.BODY, key=f"{prefix}_item_chosen")

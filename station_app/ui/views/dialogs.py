@@ -23,10 +23,16 @@ def ask(ctx: AppContext, title: str, fields: dict[str, ft.Control], submit: Subm
     keep the dialog open); on success the dialog closes, then any follow-up (e.g. printing
     the notice the move calls for) runs."""
 
+    def close(_: Any = None) -> None:
+        # Close this dialog, not page.pop_dialog(): that closes the newest one, which is the
+        # error bar if a refused first try is still showing one.
+        dialog.open = False
+        dialog.update()
+
     async def confirm(_: Any) -> None:
         values = {name: getattr(c, "value", None) for name, c in fields.items()}
         follow_up = submit(values)
-        ctx.page.pop_dialog()
+        close()
         if follow_up is not None:
             await follow_up()
 
@@ -35,8 +41,7 @@ def ask(ctx: AppContext, title: str, fields: dict[str, ft.Control], submit: Subm
     dialog = ft.AlertDialog(
         modal=True, key=key, title=ft.Text(title, size=theme.TITLE),
         content=ft.Column(body, tight=True, spacing=12, scroll=ft.ScrollMode.AUTO, width=560),
-        actions=[ft.TextButton("取消", on_click=lambda _: ctx.page.pop_dialog(),
-                               key=f"{key}_cancel"),
+        actions=[ft.TextButton("取消", on_click=close, key=f"{key}_cancel"),
                  ft.FilledButton(ok, on_click=ctx.guard(confirm, fields), key=f"{key}_ok")])
     ctx.page.show_dialog(dialog)
 
@@ -60,6 +65,7 @@ def supplement_fields(item: ServiceItem) -> dict[str, ft.Control]:
         fields[f"reason_{i}"] = theme.field("原因", key=f"dlg_missing_reason_{i}", width=320,
                                             value="未提交")
     fields["other"] = theme.field("其他需补正的材料（可选）", key="dlg_missing_other", width=520)
+    fields["missing"] = ft.Text("", color=theme.OVERDUE, key="dlg_missing_error")
     fields["supplement_due"] = theme.field("补正期限（YYYY-MM-DD，可不填）",
                                            key="dlg_supplement_due", width=320)
     return fields
@@ -87,12 +93,12 @@ def finish_fields(item: ServiceItem) -> dict[str, ft.Control]:
     }
 
 
-def evaluation_fields() -> dict[str, ft.Control]:
+def evaluation_fields(channel: Channel = Channel.WINDOW_DEVICE) -> dict[str, ft.Control]:
     return {
         "level": theme.dropdown("满意度", [(lv.value, lv.label) for lv in Level],
                                 key="dlg_level", value=Level.VERY_SATISFIED.value),
         "channel": theme.dropdown("评价渠道", [(c.value, c.label) for c in Channel],
-                                  key="dlg_channel", value=Channel.WINDOW_DEVICE.value),
+                                  key="dlg_channel", value=channel.value),
         "comment": theme.field("原因或意见（不满意时必填）", key="dlg_comment", width=520,
                                multiline=True),
     }

@@ -10,7 +10,7 @@ import flet as ft
 from station_app.domain.documents import DocKind
 from station_app.domain.evaluations import Channel, Level
 from station_app.domain.states import PROXY_TRANSITIONS, ProxyState
-from station_app.domain.users import CAN_RECORD_PROXY
+from station_app.domain.users import CAN_RECORD_PROXY, Role
 from station_app.errors import MissingField
 from station_app.services.evaluations import evaluations, record_evaluation
 from station_app.services.profile import agents
@@ -160,8 +160,8 @@ def detail(ctx: AppContext, proxy_no: str) -> ft.Control:
         f"代办员：{view['agent']}　村组：{view['village_group'] or '—'}　"
         f"报送期限：{view['submit_due']}　镇办件编号：{view['case_no'] or '—'}",
         f"办理结果：{view['result'] or '—'}",
-        "评价：" + ("；".join(f"{e.level.label}（{e.channel.label}）" for e in rated)
-                    or "尚未评价"),
+        "评价：" + ("；".join(f"{'追评' if e.assess_number > 1 else '首评'} {e.level.label}"
+                             f"（{e.channel.label}）" for e in rated) or "尚未评价"),
     ]
     return ft.Column([
         theme.title(f"代办记录 {entry.proxy_no}", key="proxy_title"),
@@ -204,7 +204,10 @@ def _evaluate(ctx: AppContext, subject: str) -> Callable[[Any], None]:
             ctx.show("case" if "-DB" not in subject else "proxy",
                      **({"proxy_no": subject} if "-DB" in subject else {"case_no": subject}))
 
-        ask(ctx, f"评价：{subject}", evaluation_fields(), submit, key="dlg_evaluate",
+        # an agent records ratings on a return visit; at the window it is the rating device
+        channel = Channel.AGENT_VISIT if ctx.user and ctx.user.role is Role.AGENT \
+            else Channel.WINDOW_DEVICE
+        ask(ctx, f"评价：{subject}", evaluation_fields(channel), submit, key="dlg_evaluate",
             note="请村民（申请人）本人选择；不满意时请记下原因，将进入差评整改流程。")
     return go
 

@@ -84,9 +84,10 @@ def signin_screen(ctx: AppContext, done: Callable[[User], None], *,
         if user is None:
             raise MissingField(field="pin", label="使用人（请先点选自己的名字）")
         assert ctx.station is not None
-        signed = sign_in(ctx.station, user.user_id, pin.value or "", ctx.now())
-        pin.value = ""
-        done(signed)
+        # Clear the field first: after a wrong PIN the next try starts empty, not after the
+        # hidden wrong digits (which would burn the remaining attempts).
+        entered, pin.value = pin.value or "", ""
+        done(sign_in(ctx.station, user.user_id, entered, ctx.now()))
 
     submit = ctx.guard(enter, fields)
     pin.on_submit = submit
@@ -105,7 +106,7 @@ def signin_screen(ctx: AppContext, done: Callable[[User], None], *,
                                   primary=False, key="signin_switch"))
     if info.demo and not locked_user:
         parts.append(theme.muted(DEMO_HINT, key="signin_demo_hint"))
-    return _centered(ft.Column(parts, spacing=18))
+    return _centered(ft.Column(parts, spacing=18, tight=True))
 
 
 def _centered(content: ft.Control) -> ft.Control:
