@@ -111,14 +111,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
     work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
-    xvfb = subprocess.Popen(["Xvfb", ":97", "-screen", "0", "1366x768x24", "-nolisten", "tcp",
-                             "-noreset"], stderr=subprocess.DEVNULL)
+    # a display of our own (-displayfd picks a free number), so no other window can answer
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1366x768x24",
+                             "-nolisten", "tcp", "-noreset"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    display = ":" + (xvfb.stdout.readline().strip() if xvfb.stdout else "97")
     try:
         ensure_demo(work / "demo", cases=30, seed=1)
         starts = []
         for i in range(runs):
             copy = shutil.copytree(work / "demo", work / f"run{i}")
-            starts.append(desktop_start(copy, ":97"))
+            starts.append(desktop_start(copy, display))
         saves = asyncio.run(save_to_receipt(shutil.copytree(work / "demo", work / "save"), 20))
     finally:
         xvfb.kill()
