@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -72,9 +73,14 @@ def desktop_start(folder: Path, display: str) -> tuple[float, float, float, floa
             time.sleep(0.05)
         time.sleep(1.0)
         python = _rss_mb(app.pid)
-        client = sum(_rss_mb(p) for p in _children(app.pid))
+        kids = _children(app.pid)
+        client = sum(_rss_mb(p) for p in kids)
     finally:
+        kids = _children(app.pid)  # the client may sit in a process group of its own
         os.killpg(app.pid, 9)
+        for pid in kids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
         app.wait()
     return window, drawn, python, client
 
