@@ -45,3 +45,10 @@ def urgency(row: CaseRow, now: datetime) -> str:
     if row.deadline_ts < now.timestamp():
         return "OVERDUE"
     return "DUE_SOON" if row.deadline_ts <= (now + DUE_SOON).timestamp() else ""
+
+
+def case_urgency(station: Station, case_no: str, now: datetime) -> str:
+    """OVERDUE, DUE_SOON or "" for one case, by the same rule as the worklist."""
+    rows = search_cases(station.db, CaseFilter(states=OPEN_STATES, text=case_no, limit=5))
+    row = next((r for r in rows if r.case_no == case_no), None)
+    return urgency(row, now) if row else ""

@@ -45,9 +45,17 @@ def users(station: Station, *, include_inactive: bool = False) -> list[User]:
     return [User(user_id=r[0], name=r[1], role=Role(r[2]), active=bool(r[3])) for r in rows]
 
 
+# Actors that are not people: the demo simulation, station set-up and the command line.
+SYSTEM_ACTORS = {"demo": "（示例数据）", "admin": "（站点初始设置）", "cli": "（命令行）"}
+
+
 def user_names(station: Station) -> dict[str, str]:
-    """user id → name, for showing who acted in timelines and on documents."""
-    return {u.user_id: u.name for u in users(station, include_inactive=True)}
+    """user id → name, for showing who acted in timelines and on documents.
+
+    Entries written without a signed-in user carry a tool's name as actor; those get a
+    readable label instead of the raw id.
+    """
+    return {**SYSTEM_ACTORS, **{u.user_id: u.name for u in users(station, include_inactive=True)}}
 
 
 def sign_in(station: Station, user_id: str, pin: str, now: datetime) -> User:

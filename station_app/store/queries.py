@@ -198,6 +198,9 @@ def masked_person(db: Database, person: str) -> dict[str, object] | None:
 class ProxyFilter:
     states: tuple[str, ...] = ()
     text: str = ""
+    item_code: str = ""
+    registered_from: str = ""  # ISO date, inclusive
+    registered_to: str = ""  # ISO date, inclusive
     submit_overdue_at: int | None = None  # epoch seconds: still not handed to the town by then
     villagers: tuple[str, ...] | None = None
     limit: int = 100
@@ -232,6 +235,15 @@ def search_proxies(db: Database, f: ProxyFilter) -> list[ProxyRow]:
         clauses.append("(x.proxy_no LIKE ? OR x.item_name LIKE ? OR x.agent LIKE ?"
                        " OR x.village_group LIKE ? OR x.case_no LIKE ?)")
         params += [like] * 5
+    if f.item_code:
+        clauses.append("x.item_code = ?")
+        params.append(f.item_code)
+    if f.registered_from:
+        clauses.append("x.registered_at >= ?")
+        params.append(f.registered_from)
+    if f.registered_to:
+        clauses.append("x.registered_at < ?")
+        params.append(f.registered_to + "T99")
     if f.submit_overdue_at is not None:
         clauses.append("x.state = 'REGISTERED' AND x.submit_due_ts < ?")
         params.append(f.submit_overdue_at)

@@ -10,6 +10,7 @@ from typing import Any
 
 from station_app.domain.log import LogEntry
 from station_app.services.demo import DEMO_USERS
+from station_app.services.printing import printers
 from station_app.services.station import Station
 from station_app.services.users import users
 from station_app.ui.app import make_main
@@ -17,6 +18,7 @@ from tests.ui.harness import FletHarness
 
 PINS = {name: pin for name, _, pin in DEMO_USERS}
 SAVED_AS_PDF = "本机没有可用的打印机，已保存为 PDF"
+NO_PRINTER_CHOSEN = "未选择打印机（请在“设置”中选择），已保存为 PDF"
 # 张三丰's ID number (valid check digit X), and the same number with a wrong last digit.
 GOOD_ID = "11010519491231002X"
 BAD_ID = "110105194912310021"
@@ -110,7 +112,12 @@ def check_printed(h: FletHarness, app: App, *, since_entry: int, since_mark: int
     dialog = h.dialog("printed")
     assert doc_no in dialog.title.value
     where = h.find_by_key("printed_where").value
-    assert where == SAVED_AS_PDF or where.startswith("已送打印机"), where
+    if issued[0].body["printer"]:
+        assert where == f"已送打印机“{issued[0].body['printer']}”", where
+    elif printers().names:  # queues exist but none is the default or chosen in 设置
+        assert where == NO_PRINTER_CHOSEN, where
+    else:
+        assert where == SAVED_AS_PDF, where
     assert doc_no in h.sent_strings(since=since_mark)
     pdf = app.folder / "documents" / issued[0].body["issued_on"][:4] / issued[0].body["file"]
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")

@@ -173,6 +173,27 @@ async def test_the_ledger_filters_by_state_text_and_overdue(app: App) -> None:
 
 
 @ui_test
+async def test_the_ledger_filters_by_item_and_registration_date(app: App) -> None:
+    now = datetime.now(CST)
+    late = _register_at(app, now - timedelta(days=20), "西溪村5组")
+    fresh = _register_at(app, now, "东坑村3组")
+    h = await app.sign_in("王丽华")
+    await go_to(h, "代办台账")
+
+    await h.select(h.find_by_key("ledger_item"), LOW_INCOME)
+    assert {late, fresh} <= set(ledger_rows(h))
+    day = (now - timedelta(days=20)).date().isoformat()
+    await h.enter_text(h.find_by_key("ledger_from"), day)
+    await h.enter_text(h.find_by_key("ledger_to"), day)
+    await h.click(h.find_by_key("ledger_search"))
+    assert late in ledger_rows(h) and fresh not in ledger_rows(h)
+
+    await h.enter_text(h.find_by_key("ledger_to"), "2026-02-30")
+    await h.click(h.find_by_key("ledger_search"))
+    assert h.find_by_key("ledger_to").error == "登记日期止“2026-02-30”不是有效的日期或时间"
+
+
+@ui_test
 async def test_an_entry_goes_from_registered_to_delivered_and_gets_evaluated(app: App) -> None:
     h = await app.sign_in("王丽华")
     await register_zhang(h)

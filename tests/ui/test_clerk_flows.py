@@ -410,3 +410,18 @@ async def test_the_worklist_filters_by_state_text_and_overdue(app: App) -> None:
     # under the box it belongs to, naming it
     assert h.find_by_key("work_from").error == "收件日期起“2026-13-01”不是有效的日期或时间"
     assert h.toasts() == []
+
+
+@ui_test
+async def test_an_overdue_case_says_so_on_its_page(app: App) -> None:
+    stale = _stale_case(app)
+    h = await app.sign_in("王晓梅")
+    await go_to(h, "办件")
+    await h.fire(h.find_by_key(f"row_{stale}"), "select_change", "true")
+    banner = h.find_by_key("case_urgency")
+    assert banner.bgcolor == theme.OVERDUE_BG
+    assert banner.content.value == "已超期：已超过当前期限，请尽快办理"
+
+    await go_to(h, "收件")  # a case received just now is neither late nor due soon
+    fresh = await receive_walk_in(h)
+    assert case_number(h) == fresh and h.keys("case_urgency") == []

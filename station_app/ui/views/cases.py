@@ -8,12 +8,11 @@ from typing import Any
 import flet as ft
 
 from station_app.domain.cases import Channel
-from station_app.domain.clock import parse_day
 from station_app.domain.documents import DocKind, MalformedToken, parse_token
 from station_app.domain.numbering import parse_proxy_number
 from station_app.domain.states import CASE_TRANSITIONS, CaseState
 from station_app.domain.users import CAN_HANDLE_CASES, Role
-from station_app.errors import InvalidDate, InvalidInput, MissingField
+from station_app.errors import InvalidInput, MissingField
 from station_app.services.calendar import missing_years
 from station_app.services.cases import (
     CaseFilter,
@@ -26,6 +25,7 @@ from station_app.services.cases import (
     receive_handover,
     record_visit,
 )
+from station_app.services.dashboard import case_urgency
 from station_app.services.people import find_people, unmask
 from station_app.services.proxy import get_proxy
 from station_app.services.users import user_names
@@ -34,10 +34,12 @@ from station_app.ui import theme
 from station_app.ui.context import AppContext
 from station_app.ui.printing import print_document
 from station_app.ui.views.common import (
+    URGENCY,
     ItemPicker,
     MaterialsChecklist,
     PersonForm,
     case_rows_table,
+    day_or_blank,
     estimate_banner,
     require,
     timeline,
@@ -169,8 +171,8 @@ def worklist(ctx: AppContext) -> ft.Control:
         now, st = ctx.now(), f["state"].value
         flt = CaseFilter(
             states=_OPEN if st == "OPEN" else ((st,) if st else ()), text=f["text"].value or "",
-            received_from=_day(f["from"].value, "from", "收件日期起"),
-            received_to=_day(f["to"].value, "to", "收件日期止"),
+            received_from=day_or_blank(f["from"].value, "from", "收件日期起"),
+            received_to=day_or_blank(f["to"].value, "to", "收件日期止"),
             overdue_at=int(now.timestamp()) if overdue.value else None,
             due_by=int(now.timestamp()) + 3 * 86400 if soon.value else None,
             applicants=tuple(find_people(ctx.station, f["applicant"].value))
@@ -192,16 +194,6 @@ def worklist(ctx: AppContext) -> ft.Control:
                               theme.button("查询", handler, primary=False, key="work_search")]),
                       ft.Row([overdue, soon]), results],
                      spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
-
-
-def _day(text: str | None, field: str = "", label: str = "日期") -> str:
-    if not (text or "").strip():
-        return ""
-    try:
-        return parse_day(text or "", label).isoformat()
-    except InvalidDate as error:
-        error.field = field or error.field  # so the message lands under the right box
-        raise
 
 
 # ------------------------------------------------------------------------------- detail
@@ -243,12 +235,23 @@ def detail(ctx: AppContext, case_no: str) -> ft.Control:
                                   primary=False, key="case_unmask", icon=ft.Icons.VISIBILITY))
     return ft.Column([
         theme.title(f"办件 {case.case_no}", key="case_title"),
+        *_urgency_banner(case_urgency(ctx.station, case.case_no, ctx.now())),
         *_facts(view),
         ft.Row(moves, wrap=True, spacing=10), ft.Row(papers + extra, wrap=True, spacing=10),
         ft.Text("办理经过", size=theme.BODY, weight=ft.FontWeight.BOLD),
         timeline(case_timeline(ctx.station, case.case_no), user_names(ctx.station),
                  key="case_timeline"),
     ], spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
+
+
+def _urgency_banner(level: str) -> list[ft.Control]:
+    if level not in URGENCY:
+        return []
+    label, color, background = URGENCY[level]
+    text = "已超过当前期限，请尽快办理" if level == "OVERDUE" else "三日内到期"
+    return [ft.Container(key="case_urgency", bgcolor=background, padding=10, border_radius=6,
+                         content=ft.Text(f"{label}：{text}", size=theme.BODY, color=color,
+                                         weight=ft.FontWeight.BOLD))]
 
 
 def _facts(v: dict[str, Any]) -> list[ft.Control]:
@@ -273,7 +276,8 @@ def _facts(v: dict[str, Any]) -> list[ft.Control]:
     if v["missing"]:
         lines.append(("需补正：" + "；".join(f"{m['name']}（{m['reason']}）"
                                           for m in v["missing"]), "case_missing"))
-    return [ft.Text(text, size=theme.BODY, key=key, selectable=True) for text, key in lines]
+    # Not selectable: selectable text drops out of the accessibility tree on the web client.
+    return [ft.Text(text, size=theme.BODY, key=key) for text, key in lines]
 
 
 def _paper_allowed(kind: DocKind, case: Any) -> bool:
@@ -302,7 +306,7 @@ def _move(ctx: AppContext, case_no: str, target: CaseState) -> Callable[[Any], N
             if target is CaseState.SUPPLEMENT:
                 due = details.get("supplement_due") or ""
                 details = {"missing": missing_list(case.item, values),
-                           "supplement_due": _day(due, "supplement_due", "补正期限")}
+                           "supplement_due": day_or_blank(due, "supplement_due", "补正期限")}
             move_case(ctx.station, case_no, target, details=details)
             ctx.show("case", case_no=case_no)
             notice = _NOTICE.get(target)

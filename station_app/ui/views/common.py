@@ -11,10 +11,11 @@ import flet as ft
 
 from station_app.domain.cases import ReceivedMaterial
 from station_app.domain.catalog import ServiceItem
+from station_app.domain.clock import parse_day
 from station_app.domain.identity import CertType, validate_certificate
 from station_app.domain.people import PersonDetails, validate_person
 from station_app.domain.states import CaseState
-from station_app.errors import StationError
+from station_app.errors import InvalidDate, StationError
 from station_app.services.cases import CaseRow
 from station_app.services.dashboard import urgency
 from station_app.services.search import find_items
@@ -29,7 +30,7 @@ def estimate_banner(missing: Sequence[int]) -> ft.Control | None:
     if not missing:
         return None
     years = "、".join(f"{y} 年" for y in missing)
-    text = f"⚠ 尚未导入 {years}放假安排：跨入该年的期限按周末估算，请在“设置”中导入"
+    text = f"注意：尚未导入 {years}放假安排：跨入该年的期限按周末估算，请在“设置”中导入"
     return ft.Container(key="estimate_banner", bgcolor=theme.DUE_SOON_BG, padding=12,
                         border_radius=6,
                         content=ft.Text(text, size=theme.BODY, color=theme.DUE_SOON))
@@ -199,3 +200,14 @@ def require(value: Any, error: StationError) -> Any:
     if not value:
         raise error
     return value
+
+
+def day_or_blank(text: str | None, field: str = "", label: str = "日期") -> str:
+    """An ISO date typed in a filter box, or "" when it is empty; errors name the box."""
+    if not (text or "").strip():
+        return ""
+    try:
+        return parse_day(text or "", label).isoformat()
+    except InvalidDate as error:
+        error.field = field or error.field  # so the message lands under the right box
+        raise

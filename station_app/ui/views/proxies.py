@@ -27,7 +27,13 @@ from station_app.services.views import proxy_dict
 from station_app.ui import theme
 from station_app.ui.context import AppContext
 from station_app.ui.printing import print_document
-from station_app.ui.views.common import ItemPicker, MaterialsChecklist, PersonForm, require
+from station_app.ui.views.common import (
+    ItemPicker,
+    MaterialsChecklist,
+    PersonForm,
+    day_or_blank,
+    require,
+)
 from station_app.ui.views.dialogs import ask, evaluation_fields, reason_fields
 
 
@@ -79,23 +85,34 @@ def ledger(ctx: AppContext) -> ft.Control:
     state = theme.dropdown("状态", [("", "全部")] + [(s.value, s.label) for s in ProxyState],
                            key="ledger_state", value="", width=180)
     text = theme.field("查找：代办序号、事项、代办员、村组", key="ledger_query", width=360)
+    items = [("", "全部事项")] + [(i.code, i.name) for i in ctx.station.projector.catalog().items]
+    item = theme.dropdown("事项", items, key="ledger_item", value="", width=320)
+    dates = {"from": theme.field("登记日期起", key="ledger_from", width=150, hint="YYYY-MM-DD"),
+             "to": theme.field("登记日期止", key="ledger_to", width=150, hint="YYYY-MM-DD")}
     overdue = ft.Checkbox(label="只看超期未报送", key="ledger_overdue")
     table = ft.Column(key="ledger_rows")
 
     def refresh(_: Any = None) -> None:
         assert ctx.station is not None
         f = ProxyFilter(states=(state.value,) if state.value else (), text=text.value or "",
+                        item_code=item.value or "",
+                        registered_from=day_or_blank(dates["from"].value, "from", "登记日期起"),
+                        registered_to=day_or_blank(dates["to"].value, "to", "登记日期止"),
                         submit_overdue_at=int(ctx.now().timestamp()) if overdue.value else None,
                         limit=200)
         rows = list_proxies(ctx.station, f)
         table.controls = [_ledger_table(ctx, rows)] if rows else [
             ft.Text("没有符合条件的代办记录", color=theme.MUTED, key="ledger_empty")]
 
-    handler = ctx.guard(refresh)
-    state.on_select, text.on_change, overdue.on_change = handler, handler, handler
+    handler = ctx.guard(refresh, dates)
+    state.on_select, item.on_select, text.on_change = handler, handler, handler
+    overdue.on_change = dates["from"].on_submit = dates["to"].on_submit = handler
     refresh()
     return ft.Column([theme.title("代办记录台账", key="ledger_title"),
-                      ft.Row([state, text, overdue], wrap=True), table],
+                      ft.Row([state, item, text], wrap=True),
+                      ft.Row([dates["from"], dates["to"], overdue,
+                              theme.button("查询", handler, primary=False, key="ledger_search")]),
+                      table],
                      spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
 
 

@@ -46,7 +46,10 @@ def _heading(text: str) -> ft.Text:
 def _profile_section(ctx: AppContext) -> list[ft.Control]:
     assert ctx.station is not None
     info, values = ctx.station.info, profile(ctx.station)
-    fields = {k: theme.field(label, key=f"profile_{k}", value=values[k], width=300)
+    # Long values (an address, a court's full name) get a full-width box so nothing is cut off.
+    wide = {"address", "review_organ", "court"}
+    fields = {k: theme.field(label, key=f"profile_{k}", value=values[k],
+                             width=616 if k in wide else 300)
               for k, label in PROFILE_FIELDS.items() if k != "printer"}
 
     def save(_: Any) -> None:
@@ -113,7 +116,7 @@ def _calendar_section(ctx: AppContext) -> list[ft.Control]:
         ctx.show("settings")
 
     return [_heading("节假日（放假安排）"),
-            ft.Text(state + ("；⚠ 未导入 " + "、".join(map(str, missing)) + " 年，期限为估算"
+            ft.Text(state + ("；注意：未导入 " + "、".join(map(str, missing)) + " 年，期限为估算"
                              if missing else ""), size=theme.BODY, key="calendar_state"),
             ft.Row([path, theme.button("导入", ctx.guard(load, {"path": path}), primary=False,
                                        key="calendar_import")])]

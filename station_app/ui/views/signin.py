@@ -112,7 +112,7 @@ def signin_screen(ctx: AppContext, done: Callable[[User], None], *,
 def _centered(content: ft.Control) -> ft.Control:
     """A card in the middle of the window, readable on a 1366×768 screen."""
     return ft.Container(expand=True, alignment=ft.Alignment.CENTER, bgcolor="#eef3fa",
-                        content=ft.Card(elevation=3, content=ft.Container(
+                        content=ft.Card(elevation=3, semantic_container=False, content=ft.Container(
                             width=760, padding=36, content=content)))
 
 
