@@ -34,6 +34,14 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   └── DocumentNotAllowed
     ├── PrintFailed                  the printer refused the job
     ├── SignInFailed                 wrong PIN, or an account locked after too many
+    ├── SyncError                    the county link: enrollment, upload, download
+    │   ├── NotEnrolled
+    │   ├── AlreadyEnrolled
+    │   ├── EnrollRefused
+    │   ├── CountyUnreachable
+    │   ├── SyncRefused
+    │   ├── HistoryConflict
+    │   └── SyncFileInvalid
     └── DataFolderError              the data folder itself is unusable
         ├── DataFolderMissing
         ├── StationExists
@@ -312,6 +320,59 @@ class DiskFull(DataFolderError):
     code = "DISK_FULL"
     message = "磁盘空间不足，本次记录未保存，已有记录完好"
     message_en = "disk full: nothing was saved and existing records are intact"
+
+
+# --------------------------------------------------------------------------- sync
+
+
+class SyncError(StationError):
+    code = "SYNC_FAILED"
+    message = "与县级服务器同步未完成：{reason}"
+    message_en = "sync with the county did not complete: {reason}"
+
+
+class NotEnrolled(SyncError):
+    code = "SYNC_NOT_ENROLLED"
+    message = "本站尚未在县级服务器注册，请先用县里发的注册码注册（station enroll）"
+    message_en = "this station is not enrolled with a county server; run `station enroll`"
+
+
+class AlreadyEnrolled(SyncError):
+    code = "SYNC_ALREADY_ENROLLED"
+    message = "本站已在“{county}”注册（{server}），不能重复注册"
+    message_en = "this station is already enrolled with {county} ({server})"
+
+
+class EnrollRefused(SyncError):
+    code = "SYNC_ENROLL_REFUSED"
+    message = "注册码无效、已使用或已过期，请向县级管理员重新申请注册码"
+    message_en = "the enrollment code is invalid, used or expired; ask the county for a new one"
+
+
+class CountyUnreachable(SyncError):
+    code = "SYNC_UNREACHABLE"
+    message = "连不上县级服务器“{server}”（{reason}），记录已安全保存在本机，联网后会自动同步"
+    message_en = "cannot reach the county server {server} ({reason}); records are safe locally"
+
+
+class SyncRefused(SyncError):
+    code = "SYNC_REFUSED"
+    message = "县级服务器拒绝了本次同步：{reason}"
+    message_en = "the county server refused this sync: {reason}"
+
+
+class HistoryConflict(SyncError):
+    code = "SYNC_HISTORY_CONFLICT"
+    message = ("本机账本与县级已确认的记录不一致（{reason}），已停止同步，"
+               "请勿再修改数据，立即联系县级管理员核查")
+    message_en = ("this station's log differs from what the county acknowledged ({reason}); "
+                  "sync stopped, contact the county")
+
+
+class SyncFileInvalid(SyncError):
+    code = "SYNC_FILE_INVALID"
+    message = "同步文件“{path}”无法使用：{reason}"
+    message_en = "sync file {path} cannot be used: {reason}"
 
 
 class CryptoFailure(StationError):

@@ -9,17 +9,26 @@ it back, so a refused request writes nothing.
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from station_app.crypto import Signer, new_secret
-from station_app.domain.clock import iso
-from station_app.domain.log import GENESIS_KIND, SALT_BYTES, LogEntry, decode_entry, make_origin
+from station_app.domain.clock import CST, iso
+from station_app.domain.log import (
+    GENESIS_KIND,
+    SALT_BYTES,
+    Beacon,
+    LogEntry,
+    decode_entry,
+    make_origin,
+)
 from station_app.domain.numbering import check_station_code
 from station_app.errors import (
     DataFolderCorrupt,
@@ -34,6 +43,7 @@ from station_app.store.keyfile import StationKeys, keys_path, read_keys, write_k
 from station_app.store.ledger import LedgerStore
 from station_app.store.projection import Projector
 from station_app.store.queries import StationInfo, station_info
+from station_app.store.syncstate import SyncState
 from station_app.store.vault import Vault
 
 LEVELS = {"village": "村（社区）便民服务站", "town": "乡镇（街道）便民服务中心"}
@@ -54,6 +64,16 @@ class Station:
         self.ledger = LedgerStore(self.db)
         self.vault = Vault(self.db, self.keys.data_key)
         self.projector = Projector(self.db, self.vault, self.keys.index_key)
+        self.sync_state = SyncState(self.db)
+
+    def beacon(self) -> Beacon | None:
+        """The newest county receipt, written into every entry: proof of a time it followed."""
+        receipt = self.sync_state.latest_receipt()
+        if receipt is None:
+            return None
+        return Beacon(size=receipt.size, time=iso(datetime.fromtimestamp(receipt.county_time,
+                                                                            CST)),
+                      digest=hashlib.sha256(receipt.note.encode()).hexdigest())
 
     @classmethod
     def open(cls, folder: Path, *, clock: Clock | None = None, actor: str = "system") -> Station:
@@ -103,7 +123,7 @@ class Transaction:
         st = self.station
         entry = LogEntry(
             origin=st.info.origin, idx=st.ledger.size(), kind=kind, actor=actor or st.actor,
-            t_wall=iso(st.clock.now()), t_mono=st.clock.mono(), beacon=None,
+            t_wall=iso(st.clock.now()), t_mono=st.clock.mono(), beacon=st.beacon(),
             catalog=st.projector.setting("catalog_version"),
             salt=base64.b64encode(new_secret(SALT_BYTES)).decode(), body=body)
         st.ledger.append(entry.encode(), idx=entry.idx, origin=entry.origin, signer=st.signer)

@@ -26,6 +26,7 @@ class StationKeys:
     signing_seed: bytes  # Ed25519 seed for the log and documents
     data_key: bytes  # wraps the per-person keys
     index_key: bytes  # keys the blind indexes used to find a person
+    kem_seed: bytes | None = None  # HPKE key for messages relayed to this station (enrollment)
 
 
 def keys_path(folder: Path) -> Path:
@@ -40,6 +41,7 @@ def write_keys(folder: Path, keys: StationKeys) -> None:
         "signing_seed": base64.b64encode(keys.signing_seed).decode(),
         "data_key": base64.b64encode(keys.data_key).decode(),
         "index_key": base64.b64encode(keys.index_key).decode(),
+        **({"kem_seed": base64.b64encode(keys.kem_seed).decode()} if keys.kem_seed else {}),
     }, indent=1).encode()
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -61,7 +63,9 @@ def read_keys(folder: Path) -> StationKeys:
     if not isinstance(raw, dict) or raw.get("format") != KEYS_FORMAT:
         raise DataFolderCorrupt(path=str(path), reason="密钥文件格式不对")
     try:
+        kem = raw.get("kem_seed")
         return StationKeys(*(base64.b64decode(raw[k], validate=True)
-                             for k in ("signing_seed", "data_key", "index_key")))
+                             for k in ("signing_seed", "data_key", "index_key")),
+                           kem_seed=base64.b64decode(kem, validate=True) if kem else None)
     except (KeyError, ValueError) as exc:
         raise DataFolderCorrupt(path=str(path), reason=f"密钥文件内容损坏：{exc}") from None

@@ -180,6 +180,30 @@ def m004_evaluations(db: Database) -> None:
     """)
 
 
+@migrations()
+def m005_sync(db: Database) -> None:
+    """Sync state: local, not projections (a rebuild leaves them alone).
+
+    ``sync_config`` holds the enrollment (server, pinned county root, key set, certificate)
+    and the relay cursor; ``sync_receipt`` the county's receipts, INSERT only like the log:
+    the largest receipted size is how far the county has acknowledged the log.
+    ``sync_publication`` keeps the highest version applied per county collection, so an
+    older one (a rollback) is refused.
+    """
+    db.executescript("""
+    CREATE TABLE sync_config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sync_receipt (
+        size INTEGER PRIMARY KEY, note TEXT NOT NULL, county_time INTEGER NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE TABLE sync_publication (
+        collection TEXT PRIMARY KEY, version INTEGER NOT NULL, digest TEXT NOT NULL,
+        issued TEXT NOT NULL, expires TEXT NOT NULL, applied_at TEXT NOT NULL
+    );
+    """)
+    _guard_append_only(db, "sync_receipt")
+
+
 def known_migrations() -> tuple[str, ...]:
     """Names of every migration this version of the program knows, in order."""
     return tuple(m.name for m in migrations.pending(Database(memory=True)))

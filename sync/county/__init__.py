@@ -1,0 +1,1 @@
+"""The county server: enrollment, log mirror and cosigner, publications, relay."""

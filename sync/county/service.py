@@ -1,0 +1,377 @@
+"""What the county server does, independent of HTTP: the same calls serve the web API and
+USB imports (see docs/sync.md).
+
+Each public method takes the request's bytes and returns a ``Reply`` (status and JSON body);
+nothing is stored unless every check passed, and the reply is built only after the commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from station_app.crypto import signature_checker
+from station_app.crypto.kem import SUITE_ID, valid_public_key
+from station_app.domain.canonical import canonical_json
+from station_app.domain.clock import iso
+from station_app.domain.log import (
+    GENESIS_KIND,
+    MalformedEntry,
+    SignedCheckpoint,
+    decode_entry,
+    make_origin,
+    note_key_id,
+)
+from station_app.domain.merkle import (
+    Frontier,
+    leaf_hash,
+    pack_peaks,
+    unpack_peaks,
+    verify_consistency,
+)
+from station_app.errors import CryptoFailure
+from sync.codec import decompress
+from sync.county.keys import OnlineKeys
+from sync.county.store import CountyDb, StationRow, Tx
+from sync.protocol import (
+    CERT_PURPOSE,
+    PACKAGE_LEAVES,
+    PACKAGE_RAW_BYTES,
+    PUBLICATION_PURPOSE,
+    CheckpointRequest,
+    PackageHeader,
+    ProtocolError,
+    b64,
+    cosign,
+    enrollment_mac_key,
+    mac,
+    mac_ok,
+    parse_checkpoint_note,
+    parse_checkpoint_request,
+    parse_json_object,
+    parse_package,
+    sha256_hex,
+    sign_doc,
+    unb64,
+    unframe_entries,
+    unix_seconds,
+)
+
+TICKET_HOURS = 72
+TICKET_ATTEMPTS = 5
+COLLECTIONS = ("catalog", "calendar", "templates", "revocations")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    def json(self) -> bytes:
+        return json.dumps(self.body, ensure_ascii=False).encode()
+
+
+def _error(status: int, code: str, detail: str = "") -> Reply:
+    return Reply(status, {"error": code, **({"detail": detail} if detail else {})})
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    station: str
+    code: str  # shown once to the officer; only a key derived from it is stored
+    expires: str
+
+
+class County:
+    def __init__(self, db: CountyDb, keys: OnlineKeys, now: Callable[[], datetime]) -> None:
+        self.db, self.keys, self.now = db, keys, now
+
+    # ---------------------------------------------------------------- enrollment
+
+    def new_ticket(self, station: str) -> Ticket:
+        """A one-time enrollment code for ``station`` (replaces any earlier open one)."""
+        code = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
+        now = self.now()
+        expires = iso(now + timedelta(hours=TICKET_HOURS))
+        with self.db.write() as tx:
+            tx.put_ticket(station, enrollment_mac_key(code), iso(now), expires)
+        return Ticket(station, "-".join(code[i:i + 4] for i in range(0, len(code), 4)), expires)
+
+    def enroll(self, body: bytes) -> Reply:
+        try:
+            raw = parse_json_object(body, "enroll request")
+            request, tag = raw.get("request"), raw.get("mac")
+            station, origin, log_public, kem_public = _enroll_fields(request)
+        except ProtocolError as exc:
+            return _error(400, "malformed", exc.reason)
+        now = self.now()
+        with self.db.write() as tx:
+            ticket = tx.ticket(station)
+            # One opaque refusal for every way a code can be wrong: nothing to probe.
+            if ticket is None or ticket[2] is not None or ticket[1] < iso(now) \
+                    or ticket[3] >= TICKET_ATTEMPTS:
+                return _error(403, "enroll-refused")
+            if not mac_ok(ticket[0], request, tag):
+                tx.ticket_failed(station)
+                return _error(403, "enroll-refused")
+            tx.ticket_used(station, iso(now))
+            certificate = self._certificate(request, origin, now)
+            for old in tx.stations(station):  # a new device supersedes the old one
+                if old.revoked_at is None and old.origin != origin:
+                    tx.revoke(old.origin, at=iso(now), size=old.receipt_size,
+                              reason="superseded")
+            if tx.station(origin) is None:
+                tx.add_station(origin=origin, code=station, name=str(request.get("name", "")),
+                               log_public=log_public, kem_public=kem_public,
+                               certificate=json.dumps(certificate), at=iso(now))
+        reply = {"certificate": certificate, "keyset": self.keys.keyset}
+        return Reply(200, {**reply, "mac": mac(ticket[0], reply)})
+
+    def _certificate(self, request: Mapping[str, Any], origin: str, now: datetime
+                     ) -> dict[str, Any]:
+        doc = {"format": "vss-station-cert/1", "county": self.keys.county,
+               "station": request["station"], "origin": origin,
+               "log_public": request["log_public"], "kem_public": request["kem_public"],
+               "name": str(request.get("name", "")), "issued": iso(now)}
+        return sign_doc(doc, purpose=CERT_PURPOSE, kid=self.keys.cosigner_kid,
+                        sign=self.keys.cosigner.sign)
+
+    def certificate(self, station: str) -> Reply:
+        with self.db.read() as tx:
+            live = [s for s in tx.stations(station) if s.revoked_at is None]
+        if not live:
+            return _error(404, "unknown-station")
+        return Reply(200, {"certificate": json.loads(live[-1].certificate)})
+
+    def revoke(self, station: str, reason: str = "revoked") -> list[str]:
+        """Revoke every live key of ``station`` as of its last receipted size."""
+        with self.db.write() as tx:
+            live = [s for s in tx.stations(station) if s.revoked_at is None]
+            for s in live:
+                tx.revoke(s.origin, at=iso(self.now()), size=s.receipt_size, reason=reason)
+        return [s.origin for s in live]
+
+    # ------------------------------------------------------------------- upload
+
+    def status(self, origin: str) -> Reply:
+        with self.db.read() as tx:
+            st = tx.station(origin)
+            if st is None:
+                return _error(403, "unknown-station")
+            receipt = tx.receipt(origin, st.receipt_size) if st.receipt_size else None
+        return Reply(200, {"size": st.size, "committed": st.committed_size,
+                           "receipt": receipt, "revoked": st.revoked_at is not None})
+
+    def add_checkpoint(self, origin: str, body: bytes, station_time: str | None = None) -> Reply:
+        try:
+            request = parse_checkpoint_request(body)
+            signed = request.signed
+        except ProtocolError as exc:
+            return _error(400, "malformed", exc.reason)
+        if signed.checkpoint.origin != origin:
+            return _error(400, "malformed", "checkpoint names another log")
+        now = iso(self.now())
+        with self.db.write() as tx:
+            st = tx.station(origin, lock=True)
+            refused = self._admit(tx, st, body, signed.checkpoint.size, now,
+                                  kind="checkpoint", signed=signed)
+            if refused is not None:
+                return refused
+            assert st is not None
+            return self._commit(tx, st, request, body, now, station_time)
+
+    def _admit(self, tx: Tx, st: StationRow | None, body: bytes, size: int, now: str, *,
+               kind: str, signed: SignedCheckpoint | None = None) -> Reply | None:
+        """Refuse unknown or revoked stations and bad signatures; quarantine what a revoked
+        station sends beyond its last receipt."""
+        if st is None:
+            return _error(403, "unknown-station")
+        if signed is not None and not _station_signed(st, signed):
+            return _error(400, "bad-signature")
+        tx.seen(st.origin, now)
+        if st.revoked_at is not None:
+            if size > (st.revoked_size or 0):
+                tx.quarantine(st.origin, kind, now, body)
+            return _error(403, "revoked")
+        return None
+
+    def _commit(self, tx: Tx, st: StationRow, request: CheckpointRequest, body: bytes,
+                now: str, station_time: str | None) -> Reply:
+        size, root = request.signed.checkpoint.size, request.signed.checkpoint.root
+        known = tx.checkpoint(st.origin, size)
+        if known is not None:
+            if known[0] != root:
+                tx.add_evidence(st.origin, "fork", now, f"two roots for size {size}", body)
+                return _error(422, "inconsistent", f"another root for size {size}")
+            return self._progress(tx, st, size)
+        if request.old != st.committed_size or size < st.committed_size:
+            return Reply(409, _cursor(st))
+        if not verify_consistency(st.committed_size, st.committed_root, size, root,
+                                  request.proof):
+            tx.add_evidence(st.origin, "inconsistent", now,
+                            f"no append-only proof from {st.committed_size} to {size}", body)
+            return _error(422, "inconsistent")
+        tx.add_checkpoint(st.origin, size, root, request.note,
+                          sha256_hex(request.note.encode()), now, station_time)
+        tx.set_committed(st.origin, size, root)
+        return Reply(202, {"size": st.size, "next": st.size, "committed": size})
+
+    def _progress(self, tx: Tx, st: StationRow, size: int) -> Reply:
+        """Where an already accepted checkpoint of ``size`` stands (replays land here)."""
+        if st.size >= size:
+            receipt = tx.receipt(st.origin, size) or self._receipt(tx, st.origin, size)
+            return Reply(200, {"receipt": receipt, "size": st.size})
+        return Reply(202, {"size": st.size, "next": st.size, "committed": st.committed_size})
+
+    def _receipt(self, tx: Tx, origin: str, size: int) -> str:
+        """Cosign the stored checkpoint of ``size`` now, and keep the receipt for replays."""
+        found = tx.checkpoint(origin, size)
+        assert found is not None
+        signed = parse_checkpoint_note(found[1])
+        receipt = cosign(signed, county=self.keys.county, public_key=self.keys.cosigner.public_key,
+                         sign=self.keys.cosigner.sign, timestamp=unix_seconds(self.now()))
+        tx.add_receipt(origin, size, receipt.note(), receipt.timestamp)
+        return receipt.note()
+
+    def add_entries(self, origin: str, body: bytes) -> Reply:
+        opened = self._open_package(origin, body)
+        if isinstance(opened, Reply):
+            return opened
+        header, entries = opened
+        now = iso(self.now())
+        with self.db.write() as tx:
+            st = tx.station(origin, lock=True)
+            refused = self._admit(tx, st, body, header.end, now, kind="package")
+            if refused is not None:
+                return refused
+            assert st is not None
+            cp = tx.checkpoint_by_digest(origin, header.checkpoint)
+            if cp is None or cp[0] != header.size:
+                return Reply(409, _cursor(st))
+            hashes = [leaf_hash(e) for e in entries]
+            if header.end <= st.size:  # all stored already: a replay, or a fork
+                if tx.leaf_hashes(origin, header.start, header.end) != hashes:
+                    tx.add_evidence(origin, "fork", now,
+                                    f"other entries for {header.start}–{header.end - 1}", body)
+                    return _error(422, "fork")
+                return self._progress(tx, st, cp[0])
+            if header.start != st.size:
+                return Reply(409, _cursor(st))
+            return self._store(tx, st, header, entries, hashes, (cp[0], cp[1]), body, now)
+
+    def _open_package(self, origin: str, body: bytes
+                      ) -> Reply | tuple[PackageHeader, list[bytes]]:
+        """Decrypt and unpack; any failure is a 400 and nothing is stored."""
+        try:
+            header, ciphertext = parse_package(body)
+        except ProtocolError as exc:
+            return _error(400, "malformed", exc.reason)
+        if header.origin != origin or header.suite != SUITE_ID:
+            return _error(400, "malformed", "package names another log or suite")
+        kem = self.keys.kem(header.kid)
+        if kem is None:
+            return _error(400, "unknown-kid")
+        try:
+            plain = decompress(kem.open(ciphertext, header.info()),
+                                     limit=PACKAGE_RAW_BYTES + 4 * PACKAGE_LEAVES)
+            entries = unframe_entries(plain)
+        except CryptoFailure:
+            return _error(400, "undecryptable")
+        except ProtocolError as exc:
+            return _error(400, "malformed", exc.reason)
+        if len(entries) != header.end - header.start:
+            return _error(400, "malformed", "package holds the wrong number of entries")
+        return header, entries
+
+    def _store(self, tx: Tx, st: StationRow, header: PackageHeader, entries: list[bytes],
+               hashes: list[bytes], cp: tuple[int, bytes], body: bytes, now: str) -> Reply:
+        """Check the new leaves against the signed checkpoint, store them, maybe cosign."""
+        problem = _entries_problem(entries, header.start, st)
+        frontier = Frontier(st.size, unpack_peaks(st.peaks) if st.peaks else [])
+        for h in hashes:
+            frontier.append(h)
+        if problem is None and not verify_consistency(header.end, frontier.root(), cp[0],
+                                                      cp[1], header.proof):
+            problem = "entries do not match the signed checkpoint"
+        if problem is not None:
+            tx.add_evidence(st.origin, "mismatch", now, problem, body)
+            return _error(422, "mismatch", problem)
+        tx.add_entries(st.origin, header.start, entries, hashes, now)
+        tx.set_stored(st.origin, header.end, pack_peaks(frontier.peaks))
+        if header.end == cp[0]:
+            return Reply(200, {"receipt": self._receipt(tx, st.origin, cp[0]),
+                               "size": header.end})
+        return Reply(202, {"size": header.end, "next": header.end,
+                           "committed": st.committed_size})
+
+    # ------------------------------------------------------------------ publish
+
+    def publish(self, collection: str, content: Any, *, days: int = 90) -> dict[str, Any]:
+        if collection not in COLLECTIONS:
+            raise ValueError(f"unknown collection {collection!r}")
+        now = self.now()
+        with self.db.write() as tx:
+            version = tx.publication_version(collection) + 1
+            doc = {"format": "vss-publication/1", "county": self.keys.county,
+                   "collection": collection, "version": version, "issued": iso(now),
+                   "expires": iso(now + timedelta(days=days)), "content": content}
+            canonical_json(doc)  # refuse floats and other non-canonical content now
+            signed = sign_doc(doc, purpose=PUBLICATION_PURPOSE, kid=self.keys.cosigner_kid,
+                              sign=self.keys.cosigner.sign)
+            tx.add_publication(collection, version, json.dumps(signed, ensure_ascii=False),
+                               iso(now))
+        return signed
+
+    def publications(self, since: Mapping[str, int]) -> Reply:
+        with self.db.read() as tx:
+            latest = tx.latest_publications()
+        return Reply(200, {"publications": [json.loads(doc) for collection, version, doc in latest
+                                            if version > since.get(collection, 0)]})
+
+    def keyset(self) -> Reply:
+        return Reply(200, {"keyset": self.keys.keyset})
+
+
+def _cursor(st: StationRow) -> dict[str, int]:
+    return {"size": st.size, "next": st.size, "committed": st.committed_size}
+
+
+def _station_signed(st: StationRow, signed: SignedCheckpoint) -> bool:
+    return (signed.key_name == st.origin
+            and signed.key_id == note_key_id(st.origin, st.log_public)
+            and signature_checker(st.log_public)(signed.checkpoint.body(), signed.signature))
+
+
+def _entries_problem(entries: list[bytes], start: int, st: StationRow) -> str | None:
+    """Every entry in the v1 form, of this log, at its index; the genesis names the key."""
+    for offset, data in enumerate(entries):
+        idx = start + offset
+        try:
+            entry = decode_entry(data)
+        except MalformedEntry as exc:
+            return f"entry {idx}: {exc}"
+        if entry.origin != st.origin or entry.idx != idx:
+            return f"entry {idx} names another log or position"
+        if idx == 0 and (entry.kind != GENESIS_KIND
+                         or entry.body.get("public_key") != b64(st.log_public)):
+            return "entry 0 is not this station's genesis"
+    return None
+
+
+def _enroll_fields(request: Any) -> tuple[str, str, bytes, bytes]:
+    if not isinstance(request, dict) or request.get("format") != "vss-enroll/1":
+        raise ProtocolError("not an enrollment request")
+    station, origin = request.get("station"), request.get("origin")
+    if not isinstance(station, str) or not isinstance(origin, str):
+        raise ProtocolError("station and origin are required")
+    log_public = unb64(request.get("log_public"), size=32)
+    kem_public = unb64(request.get("kem_public"))
+    if origin != make_origin(station, log_public) or not valid_public_key(kem_public):
+        raise ProtocolError("origin or keys do not fit")
+    return station, origin, log_public, kem_public
+

@@ -1,0 +1,368 @@
+"""The county database: SQLite by default, PostgreSQL for a city (the only SQL in the server).
+
+One schema, written once with ``?`` placeholders and portable types; the PostgreSQL
+connection swaps placeholders and blob types. Every write runs in one transaction that locks
+the station's row first (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on
+PostgreSQL), so two uploads from one station can never both pass the append-only check — the
+race C2SP tlog-witness warns about. The server answers only after the commit returns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from station_app.domain.merkle import EMPTY_ROOT
+
+SCHEMA_VERSION = 1
+# (version, statements) — applied in order, each in its own transaction; never edited once
+# released: a change is a new version.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE station (
+        origin TEXT PRIMARY KEY, code TEXT NOT NULL, name TEXT NOT NULL,
+        log_public BLOB NOT NULL, kem_public BLOB NOT NULL, certificate TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL, revoked_at TEXT, revoked_size BIGINT, revoke_reason TEXT,
+        size BIGINT NOT NULL, peaks BLOB NOT NULL,
+        committed_size BIGINT NOT NULL, committed_root BLOB NOT NULL,
+        receipt_size BIGINT NOT NULL, last_seen TEXT)""",
+    "CREATE INDEX station_code ON station (code)",
+    """CREATE TABLE ticket (
+        station TEXT PRIMARY KEY, mac_key BLOB NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL, used_at TEXT, failures INTEGER NOT NULL)""",
+    """CREATE TABLE entry (
+        origin TEXT NOT NULL, idx BIGINT NOT NULL, entry BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL, stored_at TEXT NOT NULL, PRIMARY KEY (origin, idx))""",
+    """CREATE TABLE checkpoint (
+        origin TEXT NOT NULL, size BIGINT NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL,
+        digest TEXT NOT NULL, received_at TEXT NOT NULL, station_time TEXT,
+        PRIMARY KEY (origin, size))""",
+    "CREATE UNIQUE INDEX checkpoint_digest ON checkpoint (origin, digest)",
+    """CREATE TABLE receipt (
+        origin TEXT NOT NULL, size BIGINT NOT NULL, note TEXT NOT NULL,
+        county_time BIGINT NOT NULL, PRIMARY KEY (origin, size))""",
+    """CREATE TABLE evidence (
+        id {serial}, origin TEXT NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL,
+        detail TEXT NOT NULL, body BLOB NOT NULL)""",
+    """CREATE TABLE quarantine (
+        id {serial}, origin TEXT NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL,
+        body BLOB NOT NULL)""",
+    """CREATE TABLE publication (
+        collection TEXT NOT NULL, version BIGINT NOT NULL, doc TEXT NOT NULL,
+        published_at TEXT NOT NULL, PRIMARY KEY (collection, version))""",
+    """CREATE TABLE relay (
+        seq {serial}, to_station TEXT NOT NULL, from_origin TEXT NOT NULL,
+        message_id TEXT NOT NULL, envelope TEXT NOT NULL, received_at TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX relay_message ON relay (from_origin, message_id)",
+    "CREATE INDEX relay_to ON relay (to_station, seq)",
+)),)
+
+
+@dataclass(frozen=True, slots=True)
+class StationRow:
+    origin: str
+    code: str
+    name: str
+    log_public: bytes
+    kem_public: bytes
+    certificate: str
+    enrolled_at: str
+    revoked_at: str | None
+    revoked_size: int | None
+    revoke_reason: str | None
+    size: int  # entries stored
+    peaks: bytes  # packed Merkle frontier of the stored entries
+    committed_size: int  # newest accepted station checkpoint
+    committed_root: bytes
+    receipt_size: int
+    last_seen: str | None
+
+
+_STATION_COLUMNS = ", ".join(StationRow.__dataclass_fields__)
+
+
+class CountyDb:
+    """A connection factory: one connection per thread, opened on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        with self._lock:
+            self._migrate()
+
+    def _connect(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _pg_connect(self.url) if self.postgres else _sqlite_connect(self.url)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One transaction; the caller locks rows with ``Tx.lock_station`` before deciding."""
+        conn = self._connect()
+        tx = Tx(conn, self.postgres)
+        if self.postgres:
+            with conn.transaction():
+                yield tx
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield tx
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        conn = self._connect()
+        if self.postgres:
+            with conn.transaction():
+                yield Tx(conn, True)
+            return
+        conn.execute("BEGIN")
+        try:
+            yield Tx(conn, False)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _migrate(self) -> None:
+        with self.write() as tx:
+            have = tx.schema_version()
+            for version, statements in MIGRATIONS:
+                if version <= have:
+                    continue
+                for sql in statements:
+                    tx.run(sql.format(serial="BIGSERIAL PRIMARY KEY" if self.postgres
+                                      else "INTEGER PRIMARY KEY AUTOINCREMENT"))
+                tx.run("INSERT INTO meta (key, value) VALUES ('schema', ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(version)])
+
+
+def _sqlite_connect(url: str) -> sqlite3.Connection:
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a receipt must never outlive its entries
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _pg_connect(url: str) -> Any:
+    import psycopg  # only here: SQLite deployments need no PostgreSQL driver
+
+    return psycopg.connect(url, autocommit=True)
+
+
+class Tx:
+    """Queries inside one transaction. SQL is written once, with ``?`` placeholders."""
+
+    def __init__(self, conn: Any, postgres: bool) -> None:
+        self.conn, self.postgres = conn, postgres
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.postgres:
+            sql = sql.replace("?", "%s").replace(" BLOB", " BYTEA")
+        return self.conn.execute(sql, list(params))
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(_plain(v) for v in row) for row in self.run(sql, params).fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self.run(sql, params).fetchone()
+        return None if row is None else tuple(_plain(v) for v in row)
+
+    def schema_version(self) -> int:
+        if self.postgres:
+            exists = self.one("SELECT to_regclass('meta')")
+            if exists is None or exists[0] is None:
+                return 0
+        elif self.one("SELECT name FROM sqlite_master WHERE name = 'meta'") is None:
+            return 0
+        row = self.one("SELECT value FROM meta WHERE key = 'schema'")
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ stations
+
+    def station(self, origin: str, *, lock: bool = False) -> StationRow | None:
+        sql = f"SELECT {_STATION_COLUMNS} FROM station WHERE origin = ?"
+        row = self.one(sql + (" FOR UPDATE" if lock and self.postgres else ""), [origin])
+        return None if row is None else StationRow(*row)
+
+    def stations(self, code: str | None = None) -> list[StationRow]:
+        sql = f"SELECT {_STATION_COLUMNS} FROM station"
+        rows = self.all(sql + " WHERE code = ? ORDER BY enrolled_at", [code]) if code \
+            else self.all(sql + " ORDER BY code, enrolled_at")
+        return [StationRow(*r) for r in rows]
+
+    def add_station(self, *, origin: str, code: str, name: str, log_public: bytes,
+                    kem_public: bytes, certificate: str, at: str) -> None:
+        self.run(f"INSERT INTO station ({_STATION_COLUMNS}) VALUES "
+                 f"({', '.join('?' * len(StationRow.__dataclass_fields__))})",
+                 [origin, code, name, log_public, kem_public, certificate, at, None, None, None,
+                  0, b"", 0, EMPTY_ROOT, 0, None])
+
+    def revoke(self, origin: str, *, at: str, size: int, reason: str) -> None:
+        self.run("UPDATE station SET revoked_at = ?, revoked_size = ?, revoke_reason = ? "
+                 "WHERE origin = ?", [at, size, reason, origin])
+
+    def seen(self, origin: str, at: str) -> None:
+        self.run("UPDATE station SET last_seen = ? WHERE origin = ?", [at, origin])
+
+    def set_committed(self, origin: str, size: int, root: bytes) -> None:
+        self.run("UPDATE station SET committed_size = ?, committed_root = ? WHERE origin = ?",
+                 [size, root, origin])
+
+    def set_stored(self, origin: str, size: int, peaks: bytes) -> None:
+        self.run("UPDATE station SET size = ?, peaks = ? WHERE origin = ?",
+                 [size, peaks, origin])
+
+    # ------------------------------------------------------------------- tickets
+
+    def put_ticket(self, station: str, mac_key: bytes, created: str, expires: str) -> None:
+        self.run("DELETE FROM ticket WHERE station = ?", [station])
+        self.run("INSERT INTO ticket (station, mac_key, created_at, expires_at, used_at, "
+                 "failures) VALUES (?, ?, ?, ?, NULL, 0)", [station, mac_key, created, expires])
+
+    def ticket(self, station: str) -> tuple[bytes, str, str | None, int] | None:
+        row = self.one("SELECT mac_key, expires_at, used_at, failures FROM ticket "
+                       "WHERE station = ?", [station])
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def ticket_failed(self, station: str) -> None:
+        self.run("UPDATE ticket SET failures = failures + 1 WHERE station = ?", [station])
+
+    def ticket_used(self, station: str, at: str) -> None:
+        self.run("UPDATE ticket SET used_at = ? WHERE station = ?", [at, station])
+
+    # --------------------------------------------------------------- checkpoints
+
+    def checkpoint(self, origin: str, size: int) -> tuple[bytes, str] | None:
+        row = self.one("SELECT root, note FROM checkpoint WHERE origin = ? AND size = ?",
+                       [origin, size])
+        return None if row is None else (row[0], row[1])
+
+    def checkpoint_by_digest(self, origin: str, digest: str) -> tuple[int, bytes, str] | None:
+        row = self.one("SELECT size, root, note FROM checkpoint WHERE origin = ? AND digest = ?",
+                       [origin, digest])
+        return None if row is None else (row[0], row[1], row[2])
+
+    def add_checkpoint(self, origin: str, size: int, root: bytes, note: str, digest: str,
+                       at: str, station_time: str | None) -> None:
+        self.run("INSERT INTO checkpoint (origin, size, root, note, digest, received_at, "
+                 "station_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 [origin, size, root, note, digest, at, station_time])
+
+    def checkpoints(self, origin: str) -> list[tuple[int, str, str, str | None]]:
+        return self.all("SELECT size, note, received_at, station_time FROM checkpoint "
+                        "WHERE origin = ? ORDER BY size", [origin])
+
+    # ------------------------------------------------------------------- entries
+
+    def leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]:
+        return [r[0] for r in self.all(
+            "SELECT leaf_hash FROM entry WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx",
+            [origin, start, end])]
+
+    def add_entries(self, origin: str, start: int, entries: Sequence[bytes],
+                    hashes: Sequence[bytes], at: str) -> None:
+        rows = [(origin, start + i, e, h, at) for i, (e, h) in enumerate(zip(entries, hashes,
+                                                                             strict=True))]
+        sql = "INSERT INTO entry (origin, idx, entry, leaf_hash, stored_at) VALUES (?, ?, ?, ?, ?)"
+        if self.postgres:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self.conn.executemany(sql, rows)
+
+    def entries(self, origin: str, start: int = 0, end: int | None = None
+                ) -> list[tuple[int, bytes, bytes]]:
+        return self.all("SELECT idx, entry, leaf_hash FROM entry WHERE origin = ? AND idx >= ? "
+                        "AND idx < ? ORDER BY idx", [origin, start, end if end is not None
+                                                     else 2**62])
+
+    # ------------------------------------------------------------------ receipts
+
+    def receipt(self, origin: str, size: int) -> str | None:
+        row = self.one("SELECT note FROM receipt WHERE origin = ? AND size = ?", [origin, size])
+        return None if row is None else row[0]
+
+    def add_receipt(self, origin: str, size: int, note: str, county_time: int) -> None:
+        self.run("INSERT INTO receipt (origin, size, note, county_time) VALUES (?, ?, ?, ?)",
+                 [origin, size, note, county_time])
+        self.run("UPDATE station SET receipt_size = ? WHERE origin = ? AND receipt_size < ?",
+                 [size, origin, size])
+
+    # ------------------------------------------------------- evidence, quarantine
+
+    def add_evidence(self, origin: str, kind: str, at: str, detail: str, body: bytes) -> None:
+        self.run("INSERT INTO evidence (origin, kind, received_at, detail, body) "
+                 "VALUES (?, ?, ?, ?, ?)", [origin, kind, at, detail, body])
+
+    def evidence(self, origin: str | None = None) -> list[tuple[Any, ...]]:
+        sql = "SELECT id, origin, kind, received_at, detail, body FROM evidence"
+        return self.all(sql + " WHERE origin = ? ORDER BY id", [origin]) if origin \
+            else self.all(sql + " ORDER BY id")
+
+    def quarantine(self, origin: str, kind: str, at: str, body: bytes) -> None:
+        self.run("INSERT INTO quarantine (origin, kind, received_at, body) VALUES (?, ?, ?, ?)",
+                 [origin, kind, at, body])
+
+    def quarantined(self, origin: str | None = None) -> list[tuple[Any, ...]]:
+        sql = "SELECT id, origin, kind, received_at, body FROM quarantine"
+        return self.all(sql + " WHERE origin = ? ORDER BY id", [origin]) if origin \
+            else self.all(sql + " ORDER BY id")
+
+    # -------------------------------------------------------------- publications
+
+    def latest_publications(self) -> list[tuple[str, int, str]]:
+        return self.all(
+            "SELECT p.collection, p.version, p.doc FROM publication p JOIN "
+            "(SELECT collection, MAX(version) AS version FROM publication GROUP BY collection) m"
+            " ON p.collection = m.collection AND p.version = m.version ORDER BY p.collection")
+
+    def add_publication(self, collection: str, version: int, doc: str, at: str) -> None:
+        self.run("INSERT INTO publication (collection, version, doc, published_at) "
+                 "VALUES (?, ?, ?, ?)", [collection, version, doc, at])
+
+    def publication_version(self, collection: str) -> int:
+        row = self.one("SELECT MAX(version) FROM publication WHERE collection = ?",
+                       [collection])
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # --------------------------------------------------------------------- relay
+
+    def add_relay(self, to_station: str, from_origin: str, message_id: str, envelope: str,
+                  at: str) -> bool:
+        """Store a relayed message once; False if that message id was already stored."""
+        if self.one("SELECT seq FROM relay WHERE from_origin = ? AND message_id = ?",
+                    [from_origin, message_id]):
+            return False
+        self.run("INSERT INTO relay (to_station, from_origin, message_id, envelope, "
+                 "received_at) VALUES (?, ?, ?, ?, ?)",
+                 [to_station, from_origin, message_id, envelope, at])
+        return True
+
+    def relay_for(self, station: str, after: int, limit: int) -> list[tuple[int, str]]:
+        return self.all("SELECT seq, envelope FROM relay WHERE to_station = ? AND seq > ? "
+                        "ORDER BY seq LIMIT ?", [station, after, limit])
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL returns memoryview for BYTEA; the service wants bytes."""
+    return bytes(value) if isinstance(value, memoryview) else value

@@ -1,0 +1,437 @@
+"""The sync protocol's wire formats, as pure functions over bytes (see docs/sync.md).
+
+Nothing here touches the network, a database, a clock or a key: signatures are made and
+checked by callables passed in, times are passed in. The station client, the county server
+and the USB path all build and parse messages with these functions, so they cannot drift
+apart.
+
+Formats:
+
+* **Receipt** — the station's signed checkpoint note with the county's C2SP
+  ``cosignature/v1`` line appended. It acknowledges that the county has stored every entry
+  up to that size, gives the county's time, and is the station's resume point.
+* **add-checkpoint body** — C2SP tlog-witness style text: ``old N``, the consistency proof
+  lines, a blank line, the signed checkpoint note.
+* **Package** — ``VSP1 ‖ u32 header length ‖ canonical-JSON header ‖ HPKE ciphertext``; the
+  header is bound to the ciphertext through HPKE ``info``. The plaintext is a zstd frame
+  of length-prefixed log entries ``[start, end)``.
+* **Signed documents** — canonical JSON ``{"doc": …, "sig": {"kid", "alg", "value"}}``,
+  signed over ``vss-signed/v1\\n<purpose>\\n`` ‖ canonical(doc), so a signature made for one
+  purpose (a key set) can never be replayed as another (a publication).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from station_app.domain.canonical import NotCanonical, canonical_json, parse_canonical
+from station_app.domain.log import Checkpoint, MalformedEntry, SignedCheckpoint, parse_note
+
+PROTOCOL = "vss-sync/v1"
+MAX_PROOF_LINES = 63  # as in C2SP tlog-witness: enough for any log of 2**63 entries
+PACKAGE_MAGIC = b"VSP1"
+PACKAGE_LEAVES = 256  # leaves per package, as in C2SP tlog-mirror
+PACKAGE_RAW_BYTES = 256 * 1024  # …or fewer, so one package stays ≲ 32 KiB compressed
+MAX_HEADER_BYTES = 16 * 1024
+MAX_ENTRY_BYTES = 1024 * 1024
+ED25519 = "ed25519"
+# What a signed document is for; a signature made for one purpose never passes as another.
+KEYSET_PURPOSE = "county-keys"
+CERT_PURPOSE = "station-cert"
+PUBLICATION_PURPOSE = "publication"
+RELAY_PURPOSE = "relay"
+
+Sign = Callable[[bytes], bytes]
+Check = Callable[[bytes, bytes], bool]  # (message, signature) -> valid?
+
+
+class ProtocolError(ValueError):
+    """Bytes that are not a well-formed protocol message. ``reason`` is English, for logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: Any, *, size: int | None = None) -> bytes:
+    if not isinstance(text, str):
+        raise ProtocolError("expected base64 text")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ProtocolError("bad base64") from None
+    if size is not None and len(raw) != size:
+        raise ProtocolError(f"expected {size} bytes, got {len(raw)}")
+    return raw
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def unix_seconds(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def iso_utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+def cosigner_key_id(name: str, public_key: bytes) -> bytes:
+    """C2SP tlog-cosignature key id: SHA-256(name ‖ 0x0A ‖ 0x04 ‖ key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n\x04" + public_key).digest()[:4]
+
+
+def cosignature_message(checkpoint: Checkpoint, timestamp: int) -> bytes:
+    return b"cosignature/v1\ntime %d\n" % timestamp + checkpoint.body()
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A station checkpoint countersigned by the county at ``timestamp`` (Unix seconds)."""
+
+    signed: SignedCheckpoint
+    county: str
+    key_id: bytes
+    timestamp: int
+    signature: bytes
+
+    @property
+    def size(self) -> int:
+        return self.signed.checkpoint.size
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self.signed.checkpoint
+
+    def note(self) -> str:
+        stamp = b64(self.key_id + struct.pack(">Q", self.timestamp) + self.signature)
+        return self.signed.note() + f"\u2014 {self.county} {stamp}\n"
+
+    def digest(self) -> str:
+        return sha256_hex(self.note().encode())
+
+    def verify(self, cosigner_public: bytes, check: Check) -> bool:
+        """The county's signature, made by the key ``cosigner_public`` named ``county``."""
+        return (self.key_id == cosigner_key_id(self.county, cosigner_public)
+                and check(cosignature_message(self.checkpoint, self.timestamp), self.signature))
+
+
+def cosign(signed: SignedCheckpoint, *, county: str, public_key: bytes, sign: Sign,
+           timestamp: int) -> Receipt:
+    return Receipt(signed, county, cosigner_key_id(county, public_key), timestamp,
+                   sign(cosignature_message(signed.checkpoint, timestamp)))
+
+
+def parse_receipt(text: str) -> Receipt:
+    """A station note followed by exactly one county cosignature line."""
+    head, sep, last = text.rstrip("\n").rpartition("\n")
+    if not sep or not last.startswith("\u2014 "):
+        raise ProtocolError("not a receipt")
+    try:
+        signed = parse_note(head + "\n")
+    except MalformedEntry as exc:
+        raise ProtocolError(f"receipt checkpoint: {exc}") from None
+    county, _, stamp = last[2:].partition(" ")
+    raw = unb64(stamp)
+    if not county or len(raw) != 4 + 8 + 64 or not text.endswith("\n"):
+        raise ProtocolError("receipt cosignature line is malformed")
+    return Receipt(signed, county, raw[:4], struct.unpack(">Q", raw[4:12])[0], raw[12:])
+
+
+def parse_checkpoint_note(text: str) -> SignedCheckpoint:
+    try:
+        return parse_note(text)
+    except MalformedEntry as exc:
+        raise ProtocolError(f"checkpoint: {exc}") from None
+
+
+# ----------------------------------------------------------------- add-checkpoint body
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRequest:
+    old: int  # the size the station believes the county has committed
+    proof: tuple[bytes, ...]  # consistency proof from ``old`` to the new checkpoint
+    note: str  # the station's signed checkpoint note
+
+    def encode(self) -> bytes:
+        lines = [f"old {self.old}", *(b64(p) for p in self.proof), "", self.note]
+        return "\n".join(lines).encode()
+
+    @property
+    def signed(self) -> SignedCheckpoint:
+        return parse_checkpoint_note(self.note)
+
+
+def parse_checkpoint_request(body: bytes) -> CheckpointRequest:
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise ProtocolError("add-checkpoint body is not UTF-8") from None
+    head, sep, note = text.partition("\n\n")
+    lines = head.split("\n")
+    if not sep or not lines[0].startswith("old "):
+        raise ProtocolError("add-checkpoint body must start with 'old N' and a blank line")
+    old = _natural(lines[0][4:])
+    if len(lines) - 1 > MAX_PROOF_LINES:
+        raise ProtocolError("too many proof lines")
+    proof = tuple(unb64(line, size=32) for line in lines[1:])
+    parse_checkpoint_note(note)
+    return CheckpointRequest(old, proof, note)
+
+
+def _natural(text: str) -> int:
+    if not text.isdigit() or str(int(text)) != text:
+        raise ProtocolError(f"not a size: {text!r}")
+    return int(text)
+
+
+# --------------------------------------------------------------------------- packages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageHeader:
+    origin: str
+    kid: str  # which county KEM key the package is encrypted to
+    suite: str
+    start: int
+    end: int
+    checkpoint: str  # SHA-256 (hex) of the signed checkpoint note these entries belong to
+    size: int  # that checkpoint's size
+    proof: tuple[bytes, ...]  # consistency proof from ``end`` to ``size``
+    codec: str = "zstd"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": 1, "origin": self.origin, "kid": self.kid, "suite": self.suite,
+                "start": self.start, "end": self.end, "checkpoint": self.checkpoint,
+                "size": self.size, "proof": [b64(p) for p in self.proof],
+                "codec": self.codec}
+
+    def encode(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    def info(self) -> bytes:
+        """HPKE ``info``: binds the clear-text header to the ciphertext."""
+        return f"{PROTOCOL} package\n".encode() + self.encode()
+
+
+def package_bytes(header: PackageHeader, ciphertext: bytes) -> bytes:
+    head = header.encode()
+    return PACKAGE_MAGIC + struct.pack(">I", len(head)) + head + ciphertext
+
+
+def parse_package(data: bytes) -> tuple[PackageHeader, bytes]:
+    if len(data) < 8 or data[:4] != PACKAGE_MAGIC:
+        raise ProtocolError("not a sync package")
+    (length,) = struct.unpack(">I", data[4:8])
+    if length > MAX_HEADER_BYTES or 8 + length > len(data):
+        raise ProtocolError("package header length is wrong")
+    raw = _canonical_dict(data[8:8 + length], "package header")
+    expected = {"v", "origin", "kid", "suite", "start", "end", "checkpoint", "size", "proof",
+                "codec"}
+    if set(raw) != expected or raw["v"] != 1:
+        raise ProtocolError("package header fields are not the v1 set")
+    header = PackageHeader(
+        origin=_text(raw["origin"]), kid=_text(raw["kid"]), suite=_text(raw["suite"]),
+        start=_count(raw["start"]), end=_count(raw["end"]),
+        checkpoint=_text(raw["checkpoint"]), size=_count(raw["size"]),
+        proof=tuple(unb64(p, size=32) for p in _list(raw["proof"])), codec=_text(raw["codec"]))
+    if not header.start < header.end <= header.size or len(header.proof) > MAX_PROOF_LINES:
+        raise ProtocolError("package range is wrong")
+    if header.end - header.start > PACKAGE_LEAVES:
+        raise ProtocolError("package holds too many entries")
+    return header, data[8 + length:]
+
+
+def frame_entries(entries: Iterable[bytes]) -> bytes:
+    return b"".join(struct.pack(">I", len(e)) + e for e in entries)
+
+
+def unframe_entries(data: bytes) -> list[bytes]:
+    out, at = [], 0
+    while at < len(data):
+        if at + 4 > len(data):
+            raise ProtocolError("entry frame is cut short")
+        (n,) = struct.unpack(">I", data[at:at + 4])
+        if n > MAX_ENTRY_BYTES or at + 4 + n > len(data):
+            raise ProtocolError("entry frame length is wrong")
+        out.append(data[at + 4:at + 4 + n])
+        at += 4 + n
+    return out
+
+
+def split_packages(sizes: Sequence[int], start: int) -> list[tuple[int, int]]:
+    """Cut entries ``start, start+1, …`` (with byte ``sizes``) into package ranges."""
+    ranges, first, total = [], start, 0
+    for offset, n in enumerate(sizes):
+        idx = start + offset
+        if idx > first and (idx - first >= PACKAGE_LEAVES or total + n > PACKAGE_RAW_BYTES):
+            ranges.append((first, idx))
+            first, total = idx, 0
+        total += n
+    if start + len(sizes) > first:
+        ranges.append((first, start + len(sizes)))
+    return ranges
+
+
+# -------------------------------------------------------------------- signed documents
+
+
+def sign_doc(doc: Mapping[str, Any], *, purpose: str, kid: str, sign: Sign) -> dict[str, Any]:
+    signature = sign(_signed_message(purpose, doc))
+    return {"doc": dict(doc), "sig": {"kid": kid, "alg": ED25519, "value": b64(signature)}}
+
+
+def open_doc(signed: Any, *, purpose: str, keys: Mapping[str, Check]) -> dict[str, Any]:
+    """The document, if it is signed for ``purpose`` by one of ``keys`` (kid → checker)."""
+    if not isinstance(signed, dict) or set(signed) != {"doc", "sig"}:
+        raise ProtocolError(f"{purpose}: not a signed document")
+    doc, sig = signed["doc"], signed["sig"]
+    if not isinstance(doc, dict) or not isinstance(sig, dict) or set(sig) != {
+            "kid", "alg", "value"} or sig["alg"] != ED25519:
+        raise ProtocolError(f"{purpose}: signature block is malformed")
+    check = keys.get(sig["kid"]) if isinstance(sig["kid"], str) else None
+    if check is None:
+        raise ProtocolError(f"{purpose}: signed by an unknown key")
+    if not check(_signed_message(purpose, doc), unb64(sig["value"], size=64)):
+        raise ProtocolError(f"{purpose}: bad signature")
+    return doc
+
+
+def _signed_message(purpose: str, doc: Mapping[str, Any]) -> bytes:
+    try:
+        body = canonical_json(doc)
+    except NotCanonical as exc:
+        raise ProtocolError(f"{purpose}: not canonical JSON: {exc}") from None
+    return f"vss-signed/v1\n{purpose}\n".encode() + body
+
+
+def key_id(public_key: bytes) -> str:
+    """Short id of any public key: the first 8 bytes of its SHA-256, hex."""
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ county key set
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CountyKeys:
+    """The county's online keys, as signed by its offline root key."""
+
+    county: str  # the cosigner name in receipts, e.g. "county/330199"
+    version: int
+    root: bytes
+    cosigners: Mapping[str, bytes]  # kid → Ed25519 public key (newest first)
+    kems: Mapping[str, bytes]  # kid → HPKE public key (newest first)
+    retired_kems: tuple[str, ...]  # kids still accepted during their grace period
+
+    @property
+    def current_kem(self) -> tuple[str, bytes]:
+        kid = next(iter(self.kems))
+        return kid, self.kems[kid]
+
+
+
+def keyset_doc(keys: CountyKeys, *, issued: str, suite: str) -> dict[str, Any]:
+    return {"format": "vss-county-keys/1", "county": keys.county, "version": keys.version,
+            "issued": issued, "root": b64(keys.root), "suite": suite,
+            "cosigners": [{"kid": k, "public": b64(v)} for k, v in keys.cosigners.items()],
+            "kems": [{"kid": k, "public": b64(v)} for k, v in keys.kems.items()],
+            "retired_kems": list(keys.retired_kems)}
+
+
+def open_keyset(signed: Any, root: bytes, check_with: Callable[[bytes], Check]) -> CountyKeys:
+    """A key set signed by ``root``; raises ProtocolError otherwise."""
+    doc = open_doc(signed, purpose=KEYSET_PURPOSE, keys={key_id(root): check_with(root)})
+    try:
+        if doc["format"] != "vss-county-keys/1" or unb64(doc["root"]) != root:
+            raise ProtocolError("key set names another root")
+        keys = CountyKeys(
+            county=_text(doc["county"]), version=_count(doc["version"]), root=root,
+            cosigners={_text(k["kid"]): unb64(k["public"], size=32)
+                       for k in _list(doc["cosigners"])},
+            kems={_text(k["kid"]): unb64(k["public"]) for k in _list(doc["kems"])},
+            retired_kems=tuple(_text(k) for k in _list(doc["retired_kems"])))
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"key set is malformed: {exc}") from None
+    if not keys.cosigners or not keys.kems:
+        raise ProtocolError("key set has no online keys")
+    return keys
+
+
+# ------------------------------------------------------------------------- enrollment
+
+
+def enrollment_mac_key(code: str) -> bytes:
+    """The one-time code never travels: both sides derive a MAC key from it."""
+    return hashlib.sha256(b"vss-enroll/v1\n" + normalize_code(code).encode()).digest()
+
+
+def normalize_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def mac(key: bytes, value: Any) -> str:
+    return hmac.new(key, canonical_json(value), hashlib.sha256).hexdigest()
+
+
+def mac_ok(key: bytes, value: Any, tag: Any) -> bool:
+    return isinstance(tag, str) and hmac.compare_digest(mac(key, value), tag)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _canonical_dict(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        raw = parse_canonical(data)
+    except (NotCanonical, ValueError) as exc:
+        raise ProtocolError(f"{what} is not canonical JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{what} is not an object")
+    return raw
+
+
+def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
+    """Any JSON object (request bodies need not be canonical)."""
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError(f"{what} is not JSON") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{what} is not an object")
+    return raw
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ProtocolError("expected text")
+    return v
+
+
+def _count(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ProtocolError("expected a non-negative integer")
+    return v
+
+
+def _list(v: Any) -> list[Any]:
+    if not isinstance(v, list):
+        raise ProtocolError("expected a list")
+    return v

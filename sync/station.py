@@ -1,0 +1,343 @@
+"""The station's side of sync, without the network (docs/sync.md).
+
+``enroll`` and ``sync_once`` talk to the county through a ``Transport`` (HTTP in
+``sync.client``); everything else builds or checks messages from the station's own log and
+keeps the enrollment and receipts in its database. The USB path (``sync.usb``) uses the
+same builders.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from station_app.crypto import signature_checker
+from station_app.crypto.kem import SUITE_ID, KemKey, seal_to
+from station_app.domain.clock import iso
+from station_app.domain.log import parse_note
+from station_app.domain.merkle import LeafList, consistency_proof
+from station_app.errors import (
+    AlreadyEnrolled,
+    CountyUnreachable,
+    EnrollRefused,
+    HistoryConflict,
+    NotEnrolled,
+    SyncRefused,
+)
+from station_app.services.station import Station
+from station_app.store.keyfile import StationKeys, write_keys
+from sync.codec import compress
+from sync.protocol import (
+    CERT_PURPOSE,
+    CheckpointRequest,
+    CountyKeys,
+    PackageHeader,
+    ProtocolError,
+    Receipt,
+    b64,
+    enrollment_mac_key,
+    frame_entries,
+    key_id,
+    mac,
+    mac_ok,
+    open_doc,
+    open_keyset,
+    package_bytes,
+    parse_receipt,
+    sha256_hex,
+    split_packages,
+    unb64,
+)
+
+Answer = tuple[int, Mapping[str, Any]]  # HTTP-like status and JSON body
+MAX_ROUNDS = 64  # bounded retries on 409 within one sync
+
+
+class Transport(Protocol):
+    server: str
+
+    def enroll(self, body: bytes) -> Answer: ...
+    def keys(self) -> Answer: ...
+    def status(self, origin: str) -> Answer: ...
+    def add_checkpoint(self, origin: str, body: bytes, station_time: str) -> Answer: ...
+    def add_entries(self, origin: str, body: bytes) -> Answer: ...
+    def publications(self, versions: Mapping[str, int]) -> Answer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    server: str
+    keys: CountyKeys
+    certificate: Mapping[str, Any]
+
+    @property
+    def county(self) -> str:
+        return self.keys.county
+
+
+@dataclass(slots=True)
+class SyncReport:
+    county_size: int = 0  # entries the county had before this sync
+    sent_entries: int = 0
+    packages: int = 0
+    bytes_sent: int = 0
+    receipt: Receipt | None = None
+    publications: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.receipt
+        return {"county_size_before": self.county_size, "sent_entries": self.sent_entries,
+                "packages": self.packages, "bytes_sent": self.bytes_sent,
+                "acknowledged": r.size if r else None,
+                "county_time": r.timestamp if r else None,
+                "publications": self.publications}
+
+
+Progress = Callable[[int, int], None]  # (entries acknowledged so far, entries to send)
+
+
+# ----------------------------------------------------------------------- enrollment
+
+
+def enrollment(station: Station) -> Enrollment | None:
+    state = station.sync_state
+    server, root, keyset = state.get("server"), state.get("root"), state.get_json("keyset")
+    if not server or not root or keyset is None:
+        return None
+    keys = open_keyset(keyset, base64.b64decode(root), signature_checker)
+    return Enrollment(server, keys, state.get_json("certificate") or {})
+
+
+def require_enrollment(station: Station) -> Enrollment:
+    found = enrollment(station)
+    if found is None:
+        raise NotEnrolled()
+    return found
+
+
+def kem_key(station: Station) -> KemKey:
+    """The station's HPKE key, created (and saved in the key file) the first time."""
+    if station.keys.kem_seed is None:
+        _, seed = KemKey.generate()
+        keys = StationKeys(station.keys.signing_seed, station.keys.data_key,
+                           station.keys.index_key, kem_seed=seed)
+        write_keys(station.folder, keys)
+        station.keys = keys
+    assert station.keys.kem_seed is not None
+    return KemKey(station.keys.kem_seed)
+
+
+def enroll(station: Station, transport: Transport, code: str) -> Enrollment:
+    """Register this station's keys with the county and pin the county's root key."""
+    current = enrollment(station)
+    if current is not None:
+        raise AlreadyEnrolled(county=current.county, server=current.server)
+    info = station.info
+    request = {"format": "vss-enroll/1", "station": info.code, "origin": info.origin,
+               "log_public": b64(station.signer.public_key),
+               "kem_public": b64(kem_key(station).public_key), "name": info.name,
+               "t_wall": iso(station.clock.now())}
+    secret = enrollment_mac_key(code)
+    body = {"request": request, "mac": mac(secret, request)}
+    status, reply = transport.enroll(json.dumps(body, ensure_ascii=False).encode())
+    if status == 403:
+        raise EnrollRefused()
+    if status != 200:
+        raise SyncRefused(reason=f"注册失败（{status} {reply.get('error', '')}）")
+    found = _check_enrollment(station, reply, secret)
+    with station.transaction() as tx:
+        state = station.sync_state
+        state.put("server", transport.server)
+        state.put("root", b64(found.root))
+        state.put_json("keyset", reply["keyset"])
+        state.put_json("certificate", reply["certificate"])
+        tx.append("sync.enrolled", {"county": found.county, "server": transport.server,
+                                    "root": key_id(found.root), "keyset_version": found.version})
+    return Enrollment(transport.server, found, reply["certificate"])
+
+
+def _check_enrollment(station: Station, reply: Mapping[str, Any], secret: bytes) -> CountyKeys:
+    """The reply must carry the code's MAC: that is what makes the root key trustworthy."""
+    answer = {"certificate": reply.get("certificate"), "keyset": reply.get("keyset")}
+    if not mac_ok(secret, answer, reply.get("mac")):
+        raise EnrollRefused()
+    try:
+        root = unb64(answer["keyset"]["doc"]["root"], size=32)
+        keys = open_keyset(answer["keyset"], root, signature_checker)
+        cert = open_doc(answer["certificate"], purpose=CERT_PURPOSE,
+                        keys={k: signature_checker(v) for k, v in keys.cosigners.items()})
+    except (ProtocolError, KeyError, TypeError):
+        raise EnrollRefused() from None
+    if cert.get("origin") != station.info.origin or \
+            cert.get("log_public") != b64(station.signer.public_key):
+        raise EnrollRefused()
+    return keys
+
+
+def refresh_keys(station: Station, transport: Transport) -> CountyKeys:
+    """Take a newer key set signed by the pinned root (after a county key rotation)."""
+    link = require_enrollment(station)
+    status, reply = transport.keys()
+    if status != 200:
+        raise SyncRefused(reason=f"取县级密钥失败（{status}）")
+    try:
+        keys = open_keyset(reply.get("keyset"), link.keys.root, signature_checker)
+    except ProtocolError:
+        raise SyncRefused(reason="县级密钥集签名无效") from None
+    if keys.version > link.keys.version:
+        with station.transaction():
+            station.sync_state.put_json("keyset", reply["keyset"])
+        return keys
+    return link.keys
+
+
+# ------------------------------------------------------------------------ messages
+
+
+def acknowledged(station: Station) -> int:
+    receipt = station.sync_state.latest_receipt()
+    return receipt.size if receipt else 0
+
+
+def checkpoint_request(station: Station, committed: int) -> CheckpointRequest:
+    """The head checkpoint with a consistency proof from the county's committed size."""
+    note = station.ledger.head_note()
+    assert note is not None
+    size = parse_note(note).checkpoint.size
+    if committed > size:
+        raise HistoryConflict(reason=f"县级已确认 {committed} 条，本机只有 {size} 条")
+    proof = consistency_proof(_leaves(station, size), committed, size) if committed else []
+    return CheckpointRequest(committed, tuple(proof), note)
+
+
+def _leaves(station: Station, size: int) -> LeafList:
+    return LeafList([h for _, _, h in station.ledger.rows(0, size)])
+
+
+def packages(station: Station, start: int, note: str, keys: CountyKeys
+             ) -> Iterator[tuple[int, int, bytes]]:
+    """Entries ``start … size-1`` of the checkpoint ``note`` as encrypted packages."""
+    size = parse_note(note).checkpoint.size
+    rows = list(station.ledger.rows(start, size))
+    leaves = _leaves(station, size)
+    kid, public = keys.current_kem
+    for first, end in split_packages([len(r[1]) for r in rows], start):
+        proof = consistency_proof(leaves, end, size) if end < size else []
+        header = PackageHeader(origin=station.info.origin, kid=kid, suite=SUITE_ID,
+                               start=first, end=end, checkpoint=sha256_hex(note.encode()),
+                               size=size, proof=tuple(proof))
+        plain = compress(frame_entries(r[1] for r in rows[first - start:end - start]))
+        yield first, end, package_bytes(header, seal_to(public, plain, header.info()))
+
+
+def accept_receipt(station: Station, note: str, keys: CountyKeys) -> Receipt:
+    """Check a receipt (county signature, our own checkpoint) and keep it."""
+    try:
+        receipt = parse_receipt(note)
+    except ProtocolError:
+        raise SyncRefused(reason="县级回执格式不对") from None
+    ours = _our_note(station, receipt.size)
+    if ours is None or receipt.signed.note() != ours:
+        raise HistoryConflict(reason=f"县级回执中的第 {receipt.size} 条检查点不是本机签的")
+    if receipt.county != keys.county or not any(
+            receipt.verify(pub, signature_checker(pub)) for pub in keys.cosigners.values()):
+        raise SyncRefused(reason="县级回执的签名无效")
+    with station.transaction():
+        station.sync_state.add_receipt(receipt.size, note, receipt.timestamp,
+                                       iso(station.clock.now()))
+    return receipt
+
+
+def _our_note(station: Station, size: int) -> str | None:
+    row = station.db.execute("SELECT note FROM checkpoint WHERE size = ?", [size]).fetchone()
+    return None if row is None else row[0]
+
+
+# ---------------------------------------------------------------------------- sync
+
+
+def sync_once(station: Station, transport: Transport, progress: Progress | None = None
+              ) -> SyncReport:
+    """Upload everything the county lacks and take its receipt; safe to repeat anytime."""
+    link = require_enrollment(station)
+    keys, report, origin = link.keys, SyncReport(), station.info.origin
+    status, state = transport.status(origin)
+    _refused(status, state)
+    report.county_size = int(state.get("size", 0))
+    if state.get("receipt") and int(state["size"]) > acknowledged(station):
+        report.receipt = accept_receipt(station, state["receipt"], keys)  # a lost answer
+    committed = int(state.get("committed", 0))
+    for _ in range(MAX_ROUNDS):
+        request = checkpoint_request(station, committed)
+        size = request.signed.checkpoint.size
+        with station.transaction():
+            station.ledger.mark_used(size, "sync", iso(station.clock.now()))
+        status, answer = transport.add_checkpoint(origin, request.encode(),
+                                                  iso(station.clock.now()))
+        if status == 409:
+            committed = int(answer["committed"])
+            continue
+        _refused(status, answer)
+        if status == 200:
+            report.receipt = accept_receipt(station, answer["receipt"], keys)
+            return report
+        outcome = _upload(station, transport, request.note, int(answer["next"]), keys, report,
+                          progress)
+        if outcome == "done":
+            return report
+        if outcome == "rekey":
+            keys = refresh_keys(station, transport)
+        committed = int(transport.status(origin)[1].get("committed", committed))
+    raise SyncRefused(reason="多次重试后仍未完成")
+
+
+def _upload(station: Station, transport: Transport, note: str, start: int, keys: CountyKeys,
+            report: SyncReport, progress: Progress | None) -> str:
+    """Send packages from ``start``; "done" with a receipt, else why to start over."""
+    size = parse_note(note).checkpoint.size
+    for first, end, body in packages(station, start, note, keys):
+        status, answer = transport.add_entries(station.info.origin, body)
+        if status == 400 and answer.get("error") == "unknown-kid":
+            return "rekey"
+        if status == 409:
+            return "resume"
+        _refused(status, answer)
+        report.sent_entries += end - first
+        report.packages += 1
+        report.bytes_sent += len(body)
+        if progress is not None:
+            progress(end - start, size - start)
+        if status == 200:
+            report.receipt = accept_receipt(station, answer["receipt"], keys)
+            return "done"
+    return "resume"
+
+
+def _refused(status: int, answer: Mapping[str, Any], server: str = "") -> None:
+    if status in (200, 202):
+        return
+    error = str(answer.get("error", ""))
+    if status >= 500:
+        raise CountyUnreachable(server=server, reason=f"服务器暂时不可用（{status}）")
+    if status == 422:
+        raise HistoryConflict(reason=_REASONS.get(error, error))
+    if status == 403:
+        raise SyncRefused(reason=_REASONS.get(error, error or "拒绝访问"))
+    raise SyncRefused(reason=f"{status} {_REASONS.get(error, error)}".strip())
+
+
+_REASONS = {
+    "revoked": "本站的密钥已被县级吊销，请联系县级管理员重新注册",
+    "unknown-station": "县级服务器不认识本站，请先注册",
+    "inconsistent": "检查点与县级已确认的历史不一致",
+    "fork": "同一位置出现了不同的记录",
+    "mismatch": "记录与签名的检查点不符",
+    "bad-signature": "检查点签名无效",
+    "malformed": "数据格式不对",
+    "undecryptable": "县级无法解密数据包",
+    "unavailable": "县级服务器暂时不可用",
+}
+
