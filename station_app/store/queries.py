@@ -99,12 +99,7 @@ def _case_where(f: CaseFilter, *, ordered: bool = True) -> tuple[str, list[objec
     if f.item_code:
         clauses.append("c.item_code = ?")
         params.append(f.item_code)
-    if f.received_from:
-        clauses.append("c.received_at >= ?")
-        params.append(f.received_from)
-    if f.received_to:
-        clauses.append("c.received_at < ?")
-        params.append(f.received_to + "T99")  # sorts after every time on that day
+    _day_range("c.received_at", f.received_from, f.received_to, clauses, params)
     # due_key orders open cases by deadline ahead of everything else, so a bound on it
     # selects exactly the open cases due by then, through the index
     for bound, op in ((f.overdue_at, "<"), (f.due_by, "<=")):
@@ -118,6 +113,17 @@ def _case_where(f: CaseFilter, *, ordered: bool = True) -> tuple[str, list[objec
         clauses.append(f"c.applicant IN ({','.join('?' * len(f.applicants)) or 'NULL'})")
         params += f.applicants
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _day_range(column: str, first: str, last: str, clauses: list[str],
+               params: list[object]) -> None:
+    """ISO timestamps in ``column`` on days ``first`` … ``last`` (either may be blank)."""
+    if first:
+        clauses.append(f"{column} >= ?")
+        params.append(first)
+    if last:
+        clauses.append(f"{column} < ?")
+        params.append(last + "T99")  # sorts after every time on that day
 
 
 def _state_clauses(states: tuple[str, ...], clauses: list[str], params: list[object],
@@ -238,12 +244,7 @@ def search_proxies(db: Database, f: ProxyFilter) -> list[ProxyRow]:
     if f.item_code:
         clauses.append("x.item_code = ?")
         params.append(f.item_code)
-    if f.registered_from:
-        clauses.append("x.registered_at >= ?")
-        params.append(f.registered_from)
-    if f.registered_to:
-        clauses.append("x.registered_at < ?")
-        params.append(f.registered_to + "T99")
+    _day_range("x.registered_at", f.registered_from, f.registered_to, clauses, params)
     if f.submit_overdue_at is not None:
         clauses.append("x.state = 'REGISTERED' AND x.submit_due_ts < ?")
         params.append(f.submit_overdue_at)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from station_app.services.demo import ensure_demo
+from tests.e2e.desktop import stop_group
 
 E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS = E2E_DIR / "artifacts"
@@ -117,18 +117,8 @@ class WebApp:
 
     def stop(self) -> None:
         """Terminate the whole process group (uvicorn workers included), then reap it."""
-        if self.proc is None:
-            return
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-            except ProcessLookupError:
-                proc.wait(timeout=10)
+        stop_group(proc)
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""

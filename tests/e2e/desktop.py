@@ -30,7 +30,8 @@ def missing_tools() -> list[str]:
     return [t for t in TOOLS if shutil.which(t) is None]
 
 
-def _stop_group(proc: subprocess.Popen[bytes] | None) -> None:
+def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a process and its group (children included), then reap it."""
     if proc is None or proc.poll() is not None:
         return
     try:
@@ -87,7 +88,7 @@ class Screen:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        _stop_group(proc)
+        stop_group(proc)
 
 
 class DesktopApp:
@@ -189,7 +190,7 @@ class DesktopApp:
     def stop(self) -> None:
         """Stop the app and its Flutter client (same process group)."""
         proc, self.proc = self.proc, None
-        _stop_group(proc)
+        stop_group(proc)
 
 
 def sign_in_by_keyboard(app: DesktopApp, user_index: int, users: int, pin: str) -> None:
