@@ -7,6 +7,10 @@ xclip: see .ci/run), signs in as each demo user with the keyboard and clicks thr
 The menu's positions are computed from the app's own menu table, so a new entry does not
 shift the pictures; other clicks use coordinates measured at 1366×768. Look at every picture
 after a layout change.
+
+The demo station is enrolled with a county server run by this script on 127.0.0.1 (its own
+keys and database in the work folder), so the status bar and 设置 › 县级服务器 (sync.png)
+show a station that syncs.
 """
 
 from __future__ import annotations
@@ -15,24 +19,35 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from station_app.domain.clock import CST  # noqa: E402
 from station_app.domain.users import Role  # noqa: E402
 from station_app.services.demo import DEMO_USERS, ensure_demo  # noqa: E402
+from station_app.services.station import Station  # noqa: E402
 from station_app.ui.app import MENU  # noqa: E402
+from sync.county.keys import init_keys  # noqa: E402
+from sync.county.service import County  # noqa: E402
+from sync.county.store import CountyDb  # noqa: E402
 from tests.e2e.desktop import (  # noqa: E402
     DesktopApp,
     Screen,
     missing_tools,
     sign_in_by_keyboard,
 )
+from tests.sync.conftest import enroll_station, serve  # noqa: E402
 
 RAIL_X, RAIL_TOP, RAIL_STEP = 48, 92, 64  # centre of the first menu entry, entry height
 LOGOUT = (1329, 28)  # 退出登录, top right
 HOME_FIRST_ROW = (260, 453)  # first row of the clerk's 待办 table on 首页
+BODY = (800, 450)  # the middle of the screen's body, for the mouse wheel
+SYNC_SECTION_WHEEL = 5  # wheel steps from the top of 设置 to 县级服务器（同步）
 
 
 class Tour:
@@ -91,6 +106,26 @@ def tour(app: DesktopApp, out: Path, work: Path) -> None:
     t.sign_in(Role.ADMIN)
     t.open("settings")
     t.save("settings")
+    t.app.screen.run("xdotool", "mousemove", *map(str, BODY), "click", "--repeat",
+                     str(SYNC_SECTION_WHEEL), "--delay", "120", "5")
+    t.settle(0.05)
+    t.save("sync")
+
+
+@contextmanager
+def county_for(station_folder: Path, work: Path) -> Iterator[None]:
+    """A county server on 127.0.0.1 with the demo station enrolled (the app syncs at start)."""
+    _, online = init_keys(work / "county", "county/330199", datetime.now(CST).isoformat())
+    db = CountyDb(str(work / "county" / "county.db"))
+    county = County(db, online, lambda: datetime.now(CST))
+    server = serve(county)
+    try:
+        with Station.open(station_folder) as st:
+            enroll_station(st, county, server.url)
+        yield
+    finally:
+        server.stop()
+        db.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         screen = Screen(work / "xvfb.log")
         app = None
         try:
-            app = DesktopApp(screen, work / "station", work / "station-app.log")
-            app.wait_window()
-            tour(app, args.out, work)
+            with county_for(work / "station", work):
+                app = DesktopApp(screen, work / "station", work / "station-app.log")
+                app.wait_window()
+                tour(app, args.out, work)
         finally:
             if app is not None:
                 app.stop()

@@ -42,6 +42,12 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── SyncRefused
     │   ├── HistoryConflict
     │   └── SyncFileInvalid
+    ├── CountyError                  the county server's own folder, keys and database
+    │   ├── CountyExists
+    │   ├── CountyMissing
+    │   ├── CountyKeysInvalid
+    │   ├── CountyDatabaseUnavailable
+    │   └── CountyStationUnknown
     └── DataFolderError              the data folder itself is unusable
         ├── DataFolderMissing
         ├── StationExists
@@ -373,6 +379,45 @@ class SyncFileInvalid(SyncError):
     code = "SYNC_FILE_INVALID"
     message = "同步文件“{path}”无法使用：{reason}"
     message_en = "sync file {path} cannot be used: {reason}"
+
+
+# ------------------------------------------------------------------ county server
+
+
+class CountyError(StationError):
+    code = "COUNTY_ERROR"
+    message = "县级服务器操作未完成：{reason}"
+    message_en = "the county server operation did not complete: {reason}"
+
+
+class CountyExists(CountyError):
+    code = "COUNTY_EXISTS"
+    message = "目录“{path}”中已有县级服务器“{name}”（{code}），不能重复初始化"
+    message_en = "{path} already holds the county server {name!r} ({code})"
+
+
+class CountyMissing(CountyError):
+    code = "COUNTY_MISSING"
+    message = "目录“{path}”中还没有县级服务器，请先初始化（county init）"
+    message_en = "no county server in {path}; run `county init` first"
+
+
+class CountyKeysInvalid(CountyError):
+    code = "COUNTY_KEYS_INVALID"
+    message = "县级密钥文件“{path}”不可用：{reason}"
+    message_en = "county key file {path} cannot be used: {reason_en}"
+
+
+class CountyDatabaseUnavailable(CountyError):
+    code = "COUNTY_DB_UNAVAILABLE"
+    message = "无法打开县级数据库“{url}”：{reason}"
+    message_en = "cannot open the county database {url}: {reason}"
+
+
+class CountyStationUnknown(CountyError):
+    code = "COUNTY_STATION_UNKNOWN"
+    message = "县级服务器上没有站点“{value}”的有效注册（未注册或已吊销）"
+    message_en = "the county has no live enrollment for station {value}"
 
 
 class CryptoFailure(StationError):

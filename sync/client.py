@@ -21,7 +21,8 @@ USER_AGENT = "station-app-sync/1"
 
 
 class HttpTransport:
-    def __init__(self, server: str, *, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(self, server: str, *, timeout: httpx.Timeout | float = TIMEOUT) -> None:
+        """``timeout``: seconds for every phase, or an ``httpx.Timeout`` per phase."""
         self.server = server.rstrip("/")
         self._client = httpx.Client(base_url=self.server, timeout=timeout,
                                     headers={"user-agent": USER_AGENT}, follow_redirects=False,
@@ -84,6 +85,16 @@ class HttpTransport:
 
     def certificate(self, station: str) -> tuple[int, Mapping[str, Any]]:
         return self._send("GET", f"/v1/stations/{quote(station, safe='')}")
+
+    def relay_send(self, body: bytes) -> tuple[int, Mapping[str, Any]]:
+        return self._send("POST", "/v1/relay", body=body,
+                          headers={"content-type": "application/json"})
+
+    def relay_fetch(self, station: str, after: int, auth: Mapping[str, str]
+                    ) -> tuple[int, Mapping[str, Any]]:
+        """``auth``: the signed request headers (x-station-origin, -time, x-relay-signature)."""
+        return self._send("GET", f"/v1/relay/{quote(station, safe='')}",
+                          params={"after": after}, headers=auth)
 
 
 def _why(exc: httpx.HTTPError) -> str:

@@ -74,6 +74,8 @@ def unb64(text: Any, *, size: int | None = None) -> bytes:
         raise ProtocolError("bad base64") from None
     if size is not None and len(raw) != size:
         raise ProtocolError(f"expected {size} bytes, got {len(raw)}")
+    if b64(raw) != text:  # unused low bits set: one value must have one spelling
+        raise ProtocolError("base64 is not canonical")
     return raw
 
 
@@ -151,14 +153,22 @@ def parse_receipt(text: str) -> Receipt:
     raw = unb64(stamp)
     if not county or len(raw) != 4 + 8 + 64 or not text.endswith("\n"):
         raise ProtocolError("receipt cosignature line is malformed")
-    return Receipt(signed, county, raw[:4], struct.unpack(">Q", raw[4:12])[0], raw[12:])
+    receipt = Receipt(signed, county, raw[:4], struct.unpack(">Q", raw[4:12])[0], raw[12:])
+    if receipt.note() != text:  # e.g. a trailing blank line, or base64 with stray low bits
+        raise ProtocolError("receipt is not in its canonical form")
+    return receipt
 
 
 def parse_checkpoint_note(text: str) -> SignedCheckpoint:
+    """A signed checkpoint note, byte for byte in the one form the station writes, so a
+    note's digest (which packages name) cannot be changed without changing the note."""
     try:
-        return parse_note(text)
+        signed = parse_note(text)
     except MalformedEntry as exc:
         raise ProtocolError(f"checkpoint: {exc}") from None
+    if signed.note() != text:
+        raise ProtocolError("checkpoint note is not in its canonical form")
+    return signed
 
 
 # ----------------------------------------------------------------- add-checkpoint body
@@ -327,6 +337,50 @@ def key_id(public_key: bytes) -> str:
     return hashlib.sha256(public_key).hexdigest()[:16]
 
 
+# ----------------------------------------------------------------------- publications
+
+PUBLICATION_FORMAT = "vss-publication/1"
+COLLECTIONS = ("catalog", "calendar", "templates", "revocations")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publication:
+    """One signed county decision: the whole collection as of ``version``."""
+
+    county: str
+    collection: str
+    version: int
+    issued: str  # RFC 3339, the county's clock
+    expires: str  # after this the station warns: nobody should be stuck on an old decision
+    content: Any
+    digest: str  # SHA-256 (hex) of the canonical document: what the station's log cites
+
+
+def publication_doc(*, county: str, collection: str, version: int, issued: str, expires: str,
+                    content: Any) -> dict[str, Any]:
+    return {"format": PUBLICATION_FORMAT, "county": county, "collection": collection,
+            "version": version, "issued": issued, "expires": expires, "content": content}
+
+
+def parse_publication(doc: Mapping[str, Any]) -> Publication:
+    """The fields of an opened (signature-checked) publication document; shape only."""
+    if set(doc) != {"format", "county", "collection", "version", "issued", "expires",
+                    "content"} or doc["format"] != PUBLICATION_FORMAT:
+        raise ProtocolError("not a v1 publication")
+    if doc["collection"] not in COLLECTIONS:
+        raise ProtocolError(f"unknown collection {doc['collection']!r}")
+    version = _count(doc["version"])
+    if version < 1:
+        raise ProtocolError("publication versions start at 1")
+    try:
+        digest = sha256_hex(canonical_json(doc))
+    except NotCanonical as exc:
+        raise ProtocolError(f"publication is not canonical JSON: {exc}") from None
+    return Publication(county=_text(doc["county"]), collection=doc["collection"],
+                       version=version, issued=_text(doc["issued"]),
+                       expires=_text(doc["expires"]), content=doc["content"], digest=digest)
+
+
 # ------------------------------------------------------------------ county key set
 
 
@@ -393,6 +447,78 @@ def mac(key: bytes, value: Any) -> str:
 
 def mac_ok(key: bytes, value: Any, tag: Any) -> bool:
     return isinstance(tag, str) and hmac.compare_digest(mac(key, value), tag)
+
+
+# ------------------------------------------------------------------------ USB bundles
+# A bundle carries the same messages as the HTTP exchange, for stations without a link:
+# ``VSB1`` then records ``u8 type ‖ u32 length ‖ bytes``, the last one always the SHA-256 of
+# every byte before it, so a truncated or damaged file is refused before anything is stored.
+
+BUNDLE_MAGIC = b"VSB1"
+REC_CHECKPOINT = 1  # an add-checkpoint body
+REC_PACKAGE = 2  # an add-entries package
+REC_RECEIPT = 3  # a receipt note
+REC_PUBLICATION = 4  # a signed publication (JSON)
+REC_RELAY = 5  # a relayed message (JSON)
+REC_KEYSET = 6  # the root-signed county key set (JSON)
+REC_ORIGIN = 7  # the station log the bundle comes from (export) or is for (reply)
+REC_STATION_TIME = 8  # the station's clock at export (the X-Station-Time of HTTP)
+REC_DIGEST = 9  # SHA-256 of everything before it; always last
+MAX_BUNDLE_RECORD = 4 * 1024 * 1024
+ENROLL_QR_PREFIX = "VSS-ENROLL:1:"
+
+
+def bundle_bytes(records: Iterable[tuple[int, bytes]]) -> bytes:
+    out = bytearray(BUNDLE_MAGIC)
+    for kind, data in records:
+        out += _bundle_record(kind, data)
+    out += _bundle_record(REC_DIGEST, hashlib.sha256(out).digest())
+    return bytes(out)
+
+
+def _bundle_record(kind: int, data: bytes) -> bytes:
+    if not REC_CHECKPOINT <= kind <= REC_DIGEST or len(data) > MAX_BUNDLE_RECORD:
+        raise ProtocolError(f"bundle record {kind} cannot be written")
+    return struct.pack(">BI", kind, len(data)) + data
+
+
+def parse_bundle(data: bytes) -> list[tuple[int, bytes]]:
+    """The records of a bundle (digest checked and dropped); ProtocolError if damaged."""
+    if data[:4] != BUNDLE_MAGIC:
+        raise ProtocolError("not a sync bundle")
+    records: list[tuple[int, bytes]] = []
+    at = 4
+    while at + 5 <= len(data):
+        kind, length = struct.unpack(">BI", data[at:at + 5])
+        end = at + 5 + length
+        if not REC_CHECKPOINT <= kind <= REC_DIGEST or length > MAX_BUNDLE_RECORD \
+                or end > len(data):
+            raise ProtocolError("bundle record is damaged or cut short")
+        if kind == REC_DIGEST:
+            if end != len(data) or data[at + 5:end] != hashlib.sha256(data[:at]).digest():
+                raise ProtocolError("bundle checksum does not match: the file is damaged")
+            return records
+        records.append((kind, data[at + 5:end]))
+        at = end
+    raise ProtocolError("bundle is cut short")
+
+
+def enroll_qr_text(station: str, code: str) -> str:
+    """What the enrollment QR code says: the station it is for and the one-time code."""
+    return f"{ENROLL_QR_PREFIX}{station}:{code}"
+
+
+def parse_enroll_text(text: str) -> tuple[str | None, str]:
+    """(station, code) from a scanned QR text, or (None, code) for a typed code."""
+    value = text.strip()
+    if not value.upper().startswith("VSS-ENROLL:"):
+        return None, value
+    if not value.startswith(ENROLL_QR_PREFIX) or value.count(":") != 3:
+        raise ProtocolError("not a v1 enrollment QR code")
+    station, _, code = value.removeprefix(ENROLL_QR_PREFIX).partition(":")
+    if not station or not normalize_code(code):
+        raise ProtocolError("enrollment QR code names no station or code")
+    return station, code
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -12,13 +12,13 @@ import base64
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from station_app.crypto import signature_checker
 from station_app.crypto.kem import SUITE_ID, KemKey, seal_to
 from station_app.domain.clock import iso
 from station_app.domain.log import parse_note
-from station_app.domain.merkle import LeafList, consistency_proof
+from station_app.domain.merkle import NodeSource, consistency_proof, node_hash
 from station_app.errors import (
     AlreadyEnrolled,
     CountyUnreachable,
@@ -51,6 +51,9 @@ from sync.protocol import (
     split_packages,
     unb64,
 )
+
+if TYPE_CHECKING:  # sync.downlink builds on this module
+    from sync.downlink import Applied
 
 Answer = tuple[int, Mapping[str, Any]]  # HTTP-like status and JSON body
 MAX_ROUNDS = 64  # bounded retries on 409 within one sync
@@ -85,7 +88,14 @@ class SyncReport:
     packages: int = 0
     bytes_sent: int = 0
     receipt: Receipt | None = None
-    publications: list[str] = field(default_factory=list)
+    publications: list[Applied] = field(default_factory=list)  # what the county published
+    # Messages relayed between stations (sync.relay_station).
+    relay_sent: int = 0
+    relay_pending: int = 0  # still queued: the recipient is not enrolled (yet)
+    relay_failed: int = 0  # given up: can never be built (e.g. the person was erased)
+    relay_received: int = 0
+    relay_duplicates: int = 0  # taken in before: nothing changed
+    relay_refused: list[str] = field(default_factory=list)  # "#seq reason", never applied
 
     def as_dict(self) -> dict[str, Any]:
         r = self.receipt
@@ -93,7 +103,11 @@ class SyncReport:
                 "packages": self.packages, "bytes_sent": self.bytes_sent,
                 "acknowledged": r.size if r else None,
                 "county_time": r.timestamp if r else None,
-                "publications": self.publications}
+                "publications": [p.as_dict() for p in self.publications],
+                "relay": {"sent": self.relay_sent, "pending": self.relay_pending,
+                          "failed": self.relay_failed, "received": self.relay_received,
+                          "duplicates": self.relay_duplicates,
+                          "refused": self.relay_refused}}
 
 
 Progress = Callable[[int, int], None]  # (entries acknowledged so far, entries to send)
@@ -213,8 +227,25 @@ def checkpoint_request(station: Station, committed: int) -> CheckpointRequest:
     return CheckpointRequest(committed, tuple(proof), note)
 
 
-def _leaves(station: Station, size: int) -> LeafList:
-    return LeafList([h for _, _, h in station.ledger.rows(0, size)])
+def _leaves(station: Station, size: int) -> NodeSource:
+    """The station's tree as a proof source that hashes each perfect subtree once.
+
+    A plain ``LeafList`` recomputes every subtree a proof touches, so each package's proof
+    cost O(size) and a year's backlog (≈ 200 packages of a 50k-entry log) spent most of
+    its sync time hashing the same nodes again.
+    """
+    leaves = [h for _, _, h in station.ledger.rows(0, size)]
+    known: dict[tuple[int, int], bytes] = {}
+
+    def node(level: int, index: int) -> bytes:
+        found = known.get((level, index))
+        if found is None:
+            found = leaves[index] if level == 0 else node_hash(
+                node(level - 1, 2 * index), node(level - 1, 2 * index + 1))
+            known[(level, index)] = found
+        return found
+
+    return node
 
 
 def packages(station: Station, start: int, note: str, keys: CountyKeys

@@ -33,12 +33,18 @@ LAYER_RULES = {
                               "station_app.errors"),
     "station_app.services": ("station_app.services", "station_app.store", "station_app.domain",
                              "station_app.crypto", "station_app.documents", "station_app.errors"),
-    # the UI sees services and the domain, never the store, SQL or crypto
+    # the UI sees services and the domain, never the store, SQL or crypto; of sync, only the
+    # background scheduler (sync.auto: status, enrollment, 立即同步), which runs its sessions
+    # on its own thread and connection, so the UI never talks to the county itself
     "station_app.ui": ("station_app.ui", "station_app.services", "station_app.domain",
-                       "station_app.errors"),
+                       "station_app.errors", "sync.auto"),
     "sync.protocol": ("station_app.domain", "station_app.errors"),
-    "sync.county": ("sync.county", "sync.protocol", "sync.codec", "station_app.domain",
-                    "station_app.crypto", "station_app.errors", "station_app.documents"),
+    # The relay envelope is a wire format like sync.protocol, pure too: the county routes
+    # envelopes (checking who signed them) and the stations seal and open them.
+    "sync.relay": ("sync.relay", "sync.protocol", "station_app.domain", "station_app.errors"),
+    "sync.county": ("sync.county", "sync.protocol", "sync.relay", "sync.codec",
+                    "station_app.domain", "station_app.crypto", "station_app.errors",
+                    "station_app.documents"),
     "sync": ("sync", "station_app.domain", "station_app.crypto", "station_app.store",
              "station_app.services", "station_app.errors"),
 }

@@ -11,6 +11,8 @@ the same file (tests keep golden copies).
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Sequence
 from functools import cache
 from itertools import groupby
@@ -253,3 +255,31 @@ def _qr(token: str, block: FilledBlock, geo: _Geometry) -> list[Flowable]:
                               ("FONTNAME", (0, 0), (-1, -1), FONT),
                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return [Spacer(1, 1 * mm), side]
+
+
+def qr_png(text: str, *, scale: int = 8) -> bytes:
+    """``text`` as a QR code in a PNG (black on white, the standard four-module quiet zone).
+
+    For codes shown on a screen or printed by hand (the county's enrollment code); a tiny
+    stdlib PNG writer keeps Pillow out of the dependencies.
+    """
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()
+    border = _QrCode.BORDER
+    size = len(code.modules) + 2 * border
+    light = [False] * size
+    grid = [light] * border + [[False] * border + [bool(m) for m in row] + [False] * border
+                               for row in code.modules] + [light] * border
+    rows = b"".join(
+        (b"\x00" + bytes(0 if dark else 255 for dark in row for _ in range(scale))) * scale
+        for row in grid)
+    side = size * scale
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows, 9)) + _png_chunk(b"IEND", b""))
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))

@@ -24,6 +24,7 @@ from station_app.domain.proxy import move_body as proxy_move_body
 from station_app.domain.states import CaseState, ProxyState
 from station_app.errors import CaseNotFound, InvalidInput, MissingField, PersonNotFound
 from station_app.services.inputs import check_materials, service_time
+from station_app.services.outbox import queue_case_status
 from station_app.services.people import record_person
 from station_app.services.proxy import get_proxy
 from station_app.services.station import Station, Transaction
@@ -38,7 +39,8 @@ from station_app.store.queries import (
 )
 
 __all__ = ["CaseFilter", "CaseRow", "CaseRequest", "add_case", "case_timeline", "get_case",
-           "list_cases", "move_case", "receive_handover", "record_visit", "total_cases"]
+           "list_cases", "move_case", "receive_handover", "receive_in", "record_visit",
+           "total_cases"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +63,12 @@ def add_case(station: Station, req: CaseRequest) -> Case:
     with station.transaction() as tx:
         case_no = _receive(station, tx, req)
     return get_case(station, case_no)
+
+
+def receive_in(tx: Transaction, req: CaseRequest) -> str:
+    """收件 inside the caller's transaction (for a caller that records more beside it, such
+    as a handover relayed from another station); returns the new case number."""
+    return _receive(tx.station, tx, req)
 
 
 def _receive(station: Station, tx: Transaction, req: CaseRequest) -> str:
@@ -116,8 +124,9 @@ def move_case(
     with station.transaction() as tx:
         case = get_case(station, case_no)
         when = service_time(at, station.clock.now())
-        tx.append("case.moved", move_body(case, to=to, at=when, note=note.strip(),
-                                          details=details))
+        moved = tx.append("case.moved", move_body(case, to=to, at=when, note=note.strip(),
+                                                  details=details))
+        queue_case_status(tx, case.case_no, to, moved)  # if it came from another station
     return get_case(station, case.case_no)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from station_app.domain.catalog import Catalog, catalog_to_dict, parse_catalog
 from station_app.errors import CatalogFileInvalid
@@ -36,9 +37,13 @@ def import_catalog(station: Station, raw: bytes) -> tuple[Catalog, bool]:
     return catalog, True
 
 
-def record_catalog(tx: Transaction, catalog: Catalog, raw: bytes) -> None:
-    tx.append("catalog.imported", {"catalog": catalog_to_dict(catalog),
-                                   "sha256": hashlib.sha256(raw).hexdigest()})
+def record_catalog(tx: Transaction, catalog: Catalog, raw: bytes,
+                   publication: dict[str, Any] | None = None) -> None:
+    """``publication`` names the county publication the catalog came with, if any."""
+    body = {"catalog": catalog_to_dict(catalog), "sha256": hashlib.sha256(raw).hexdigest()}
+    if publication is not None:
+        body["publication"] = publication
+    tx.append("catalog.imported", body)
 
 
 def current_catalog(station: Station) -> Catalog:

@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from station_app.crypto import signature_checker
+from station_app.domain.clock import local_day, parse_moment
 from station_app.domain.documents import DocToken, MalformedToken, content_digest, parse_token
+from station_app.domain.log import make_origin
 from station_app.errors import FileInvalid
 from station_app.services.documents import CONTENT_PREFIX
 from station_app.services.station import Station
+from station_app.store.publications import revocation
 from station_app.store.queries import copy_with_pdf, document_by_id
 
 _INFO = re.compile(rb"/(Keywords|Subject) \(([A-Za-z0-9+/=._:-]*)\)")
@@ -66,6 +69,10 @@ def verify_token(station: Station, text: str, public_key: bytes | None = None) -
     key = public_key or station.signer.public_key
     if not signature_checker(key)(token.message(), token.signature):
         return _fail("签名无效：核验码被改动或伪造", "invalid signature: altered or forged", token)
+    if public_key is not None and _revoked_before(station, token, public_key):
+        return _fail("该站点的密钥已被县级吊销，此文书出具于吊销之后，无效",
+                     "the station's key was revoked by the county before this was issued",
+                     token)
     record = document_by_id(station.db, token.doc_id) if public_key is None else None
     if record is None:
         return DocCheck(ok=True, token=token,
@@ -83,6 +90,13 @@ def verify_token(station: Station, text: str, public_key: bytes | None = None) -
                            f"{token.issued:%Y年%m月%d日}出具，已打印 {record.copies} 份",
                     reason_en=f"genuine: {token.kind.value} issued {token.issued}, "
                               f"{record.copies} copies printed")
+
+
+def _revoked_before(station: Station, token: DocToken, public_key: bytes) -> bool:
+    """Whether the county's published revocation list revoked that key before the day the
+    document says it was issued (a document from before the revocation stays valid)."""
+    found = revocation(station.db, make_origin(token.station, public_key))
+    return found is not None and token.issued > local_day(parse_moment(found.revoked_at))
 
 
 def verify_pdf(station: Station, path: Path, public_key: bytes | None = None) -> DocCheck:

@@ -32,7 +32,7 @@ from station_app.domain.documents import (
 from station_app.domain.templates import fill_document, used_fields
 from station_app.errors import InvalidInput, PrintFailed
 from station_app.services.doc_context import DocumentFacts, day_text, gather, station_group
-from station_app.services.doc_templates import TemplateSet, load_templates
+from station_app.services.doc_templates import TemplateSet, load_templates, published_templates
 from station_app.services.printing import choose_printer, send
 from station_app.services.profile import profile
 from station_app.services.station import Station, Transaction
@@ -84,7 +84,10 @@ def issue_document(
     kind or template, a paper the template does not allow, an unknown printer, a document
     the case's state does not allow.
     """
-    tset = load_templates(kind, templates)
+    # A folder given explicitly is what the caller wants to see; otherwise the county's
+    # published templates come before the folder's.
+    tset = load_templates(kind, templates,
+                          None if templates is not None else published_templates(station))
     paper = paper or tset.body.paper
     if paper not in tset.body.papers:
         raise InvalidInput(field="paper", label="纸张",

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from station_app.domain.identity import validate_mobile
-from station_app.errors import InvalidInput, MissingField, NotFound
+from station_app.domain.numbering import check_station_code
+from station_app.errors import InvalidInput, InvalidStationCode, MissingField, NotFound
 from station_app.services.station import Station
 
 PROFILE_FIELDS = {
@@ -22,6 +23,9 @@ PROFILE_FIELDS = {
     "review_organ": "行政复议机关",
     "court": "行政诉讼管辖法院",
     "printer": "默认打印机",
+    # A village station hands proxy entries over to this town centre through the county
+    # (docs/sync.md, relay); a town centre leaves it empty.
+    "town_centre": "所属乡镇便民服务中心编码（村站填写）",
 }
 DEFAULTS = {"complaint_tel": "12345", "hours": "工作日 8:30–12:00，14:00–17:30"}
 
@@ -52,6 +56,8 @@ def set_profile(station: Station, changes: dict[str, str], *, reason: str = "") 
     clean = {k: " ".join(str(v).split()) for k, v in changes.items()}
     if not clean:
         raise MissingField(field="fields", label="要修改的站点信息")
+    if clean.get("town_centre"):
+        clean["town_centre"] = _town_centre(station, clean["town_centre"])
     with station.transaction() as tx:
         tx.append("station.profile_set", {"fields": clean, "reason": reason.strip()})
     return profile(station)
@@ -93,6 +99,18 @@ def _record(station: Station, agent: Agent, reason: str) -> None:
                                 "role": agent.role, "phone": agent.phone,
                                 "village": agent.village, "active": agent.active,
                                 "reason": reason.strip()})
+
+
+def _town_centre(station: Station, code: str) -> str:
+    try:
+        value = check_station_code(code)
+    except InvalidStationCode as error:
+        error.field = "town_centre"
+        raise
+    if value == station.info.code:
+        raise InvalidInput(field="town_centre", label="所属乡镇便民服务中心编码",
+                           reason="不能是本站自己的编码")
+    return value
 
 
 def _work_phone(text: str) -> str:

@@ -15,6 +15,7 @@ from station_app.domain.proxy import ProxyEntry, check_fee, fold_proxy, move_bod
 from station_app.domain.states import ProxyState
 from station_app.errors import ProxyEntryNotFound
 from station_app.services.inputs import check_materials, service_time
+from station_app.services.outbox import queue_handover
 from station_app.services.people import record_person
 from station_app.services.station import Station
 from station_app.store.queries import (
@@ -65,8 +66,10 @@ def move_proxy(
     with station.transaction() as tx:
         entry = get_proxy(station, proxy_no)
         when = service_time(at, station.clock.now())
-        tx.append("proxy.moved", move_body(entry, to=to, at=when, note=note.strip(),
-                                           details=details))
+        moved = tx.append("proxy.moved", move_body(entry, to=to, at=when, note=note.strip(),
+                                                   details=details))
+        if to is ProxyState.SUBMITTED:  # 已报送: to the town centre, if it is another station
+            queue_handover(tx, entry.proxy_no, moved)
     return get_proxy(station, entry.proxy_no)
 
 

@@ -46,7 +46,8 @@ def users(station: Station, *, include_inactive: bool = False) -> list[User]:
 
 
 # Actors that are not people: the demo simulation, station set-up and the command line.
-SYSTEM_ACTORS = {"demo": "（示例数据）", "admin": "（站点初始设置）", "cli": "（命令行）"}
+SYSTEM_ACTORS = {"demo": "（示例数据）", "admin": "（站点初始设置）", "cli": "（命令行）",
+                 "relay": "（县级转来）"}
 
 
 def user_names(station: Station) -> dict[str, str]:

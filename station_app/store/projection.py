@@ -36,6 +36,7 @@ from station_app.domain.people import (
 from station_app.domain.proxy import ProxyEntry, fold_proxy, submit_due, submitted_at
 from station_app.domain.states import CASE_TERMINAL, PROXY_TERMINAL
 from station_app.errors import CryptoFailure
+from station_app.store import relay
 from station_app.store.queries import due_key, load_events
 from station_app.store.schema import PROJECTION_TABLES
 from station_app.store.vault import Vault
@@ -78,6 +79,10 @@ class Projector:
             "doc.printed": self._doc_printed,
             "user.set": self._user_set,
             "evaluation.recorded": self._evaluation,
+            "relay.received": lambda entry: relay.apply_received(self.db, entry),
+            "relay.handled": lambda entry: relay.apply_handled(self.db, entry),
+            "template.published": self._template_published,
+            "revocations.published": self._revocations_published,
         }
 
     @property
@@ -272,6 +277,27 @@ class Projector:
             " at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [b["subject"], entry.idx, b["subject_kind"], b["level"], b["channel"],
              b["assess_number"], b["at"], entry.actor])
+
+    def _template_published(self, entry: LogEntry) -> None:
+        """One template of a county publication; a newer publication replaces the whole
+        earlier set (a template it leaves out falls back to the bundled one)."""
+        b = entry.body
+        version = b["publication"]["version"]
+        self.db.execute("DELETE FROM published_template WHERE publication < ?", [version])
+        self.db.execute(
+            "INSERT OR REPLACE INTO published_template (name, version, toml, sha256,"
+            " publication, idx) VALUES (?, ?, ?, ?, ?, ?)",
+            [b["name"], b["version"], b["toml"], b["sha256"], version, entry.idx])
+
+    def _revocations_published(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute("DELETE FROM revoked_station")
+        for r in b["revoked"]:
+            self.db.execute(
+                "INSERT INTO revoked_station (origin, station, revoked_at, size, reason,"
+                " publication) VALUES (?, ?, ?, ?, ?, ?)",
+                [r["origin"], r["station"], r["revoked_at"], r["size"], r["reason"],
+                 b["publication"]["version"]])
 
     # ------------------------------------------------------------------ aggregates
 

@@ -18,7 +18,7 @@ APPEND_ONLY_TABLES = ("ledger", "checkpoint", "checkpoint_use")
 PROJECTION_TABLES = (
     "station", "setting", "catalog_item", "holiday_year", "holiday_day", "person",
     "cases", "case_events", "proxies", "proxy_events", "agent", "document", "document_copy",
-    "app_user", "evaluation",
+    "app_user", "evaluation", "published_template", "revoked_station", "relay_inbox",
 )
 
 
@@ -202,6 +202,62 @@ def m005_sync(db: Database) -> None:
     );
     """)
     _guard_append_only(db, "sync_receipt")
+
+
+@migrations()
+def m006_publications(db: Database) -> None:
+    """What the county published, as projections of the log entries that applied it.
+
+    ``published_template`` holds the county's templates (``template.published``), which the
+    station prints with in preference to the bundled ones; ``revoked_station`` the county's
+    list of revoked station keys (``revocations.published``), so what those keys sign after
+    their revocation can be refused.
+    """
+    db.executescript("""
+    CREATE TABLE published_template (
+        name TEXT PRIMARY KEY, version TEXT NOT NULL, toml TEXT NOT NULL,
+        sha256 TEXT NOT NULL, publication INTEGER NOT NULL, idx INTEGER NOT NULL
+    );
+    CREATE TABLE revoked_station (
+        origin TEXT PRIMARY KEY, station TEXT NOT NULL, revoked_at TEXT NOT NULL,
+        size INTEGER NOT NULL, reason TEXT NOT NULL, publication INTEGER NOT NULL
+    );
+    CREATE INDEX revoked_station_code ON revoked_station (station);
+    """)
+
+
+@migrations()
+def m007_relay(db: Database) -> None:
+    """Messages relayed between stations through the county (docs/sync.md).
+
+    ``relay_outbox`` is local state like the sync tables: what this station still has to
+    send (a handover when a proxy entry is marked 已报送, a case's status back to the
+    station that handed it over), queued in the transaction that made the change and sent
+    by the next sync. It holds references only: the payload is built, and personal details
+    opened from the vault, at send time. ``relay_inbox`` is a projection of the
+    ``relay.received`` / ``relay.handled`` entries: messages taken in, and which handovers
+    still wait for the clerk's 收件.
+    """
+    db.executescript("""
+    CREATE TABLE relay_outbox (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, to_station TEXT NOT NULL,
+        subject TEXT NOT NULL, ref INTEGER NOT NULL, queued_at TEXT NOT NULL,
+        state TEXT NOT NULL, sent_at TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        problem TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX relay_outbox_state ON relay_outbox (state, queued_at);
+    CREATE TABLE relay_inbox (
+        sender TEXT NOT NULL, message_id TEXT NOT NULL, kind TEXT NOT NULL,
+        from_station TEXT NOT NULL, from_name TEXT NOT NULL, sent_at TEXT NOT NULL,
+        proxy_no TEXT NOT NULL, item_code TEXT NOT NULL, item_name TEXT NOT NULL,
+        agent TEXT NOT NULL, agent_phone TEXT NOT NULL, village_group TEXT NOT NULL,
+        villager TEXT NOT NULL, materials TEXT NOT NULL, status TEXT NOT NULL,
+        state TEXT NOT NULL, case_no TEXT NOT NULL, idx INTEGER NOT NULL,
+        handled_idx INTEGER, PRIMARY KEY (sender, message_id)
+    );
+    CREATE INDEX relay_inbox_state ON relay_inbox (kind, state, idx);
+    CREATE INDEX relay_inbox_case ON relay_inbox (case_no);
+    """)
 
 
 def known_migrations() -> tuple[str, ...]:

@@ -63,6 +63,12 @@ class SyncState:
                               [collection]).fetchone()
         return 0 if row is None else int(row[0])
 
+    def publication_digest(self, collection: str) -> str | None:
+        """The digest of the applied version (a replay of it is harmless, not a rollback)."""
+        row = self.db.execute("SELECT digest FROM sync_publication WHERE collection = ?",
+                              [collection]).fetchone()
+        return None if row is None else str(row[0])
+
     def publication_versions(self) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in self.db.execute(
             "SELECT collection, version FROM sync_publication")}

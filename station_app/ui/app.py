@@ -21,7 +21,9 @@ from station_app.services.demo import ensure_demo
 from station_app.services.paths import default_data_dir
 from station_app.ui import theme
 from station_app.ui.context import LOCK_AFTER_SECONDS, AppContext
+from station_app.ui.syncstatus import SyncBadge
 from station_app.ui.views import cases, home, proxies, settings, seven, signin
+from sync.auto import Timing
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -48,6 +50,7 @@ class Shell:
         self.page = ctx.page
         self.body = ft.Container(expand=True, padding=20, key="body")
         self.status = ft.Row(key="status_bar")
+        self.sync_badge = SyncBadge("status_sync")  # kept: the scheduler updates it in place
         self.rail = ft.NavigationRail(destinations=[], on_change=ctx.guard(self._nav),
                                       label_type=ft.NavigationRailLabelType.ALL,
                                       min_width=96, key="menu")
@@ -57,6 +60,7 @@ class Shell:
         self.locked_for: str | None = None
         ctx.show = self.show
         ctx.on_lock = self.lock
+        ctx.show_sync("bar", lambda status: self.sync_badge.show(status, ctx.now()))
 
     def start(self) -> None:
         try:
@@ -98,6 +102,7 @@ class Shell:
             self.frame = self.locked_for = None
             self._screen(signin.signin_screen(self.ctx, self.signed_in))
             return
+        self.ctx.show_sync("screen", None)  # the screen going away stops following sync
         content = VIEWS[name](self.ctx, **params)  # built first: if it fails, nothing moves
         if name in self.menu:
             self.rail.selected_index = self.menu.index(name)
@@ -126,15 +131,13 @@ class Shell:
     def _refresh_status(self) -> None:
         ctx, station = self.ctx, self.ctx.station
         assert station is not None and ctx.user is not None
+        self.sync_badge.show(ctx.sync_status(), ctx.now())
         self.status.controls = [
             ft.Text(station.info.name, size=theme.BODY, weight=ft.FontWeight.BOLD),
             ft.Text(f"{ctx.user.name}（{ctx.user.role.label}）", size=theme.BODY,
                     key="status_user"),
             ft.Container(expand=True),
-            ft.Icon(ft.Icons.CLOUD_OFF, color=theme.MUTED),
-            # Sync arrives with the county server (issue 5); until then, say so plainly.
-            ft.Text(f"未同步 · 本机账本 {station.ledger.size()} 条记录", size=theme.SMALL,
-                    key="status_sync"),
+            self.sync_badge.row,
             ft.IconButton(ft.Icons.LOCK, tooltip="锁屏", on_click=ctx.guard(lambda _: self.lock()),
                           key="status_lock"),
             ft.IconButton(ft.Icons.LOGOUT, tooltip="退出登录",
@@ -143,7 +146,8 @@ class Shell:
 
 
 def make_main(folder: Path, *, clock: Clock | None = None, demo: bool = False,
-              lock_after: float = LOCK_AFTER_SECONDS) -> Callable[[ft.Page], None]:
+              lock_after: float = LOCK_AFTER_SECONDS, sync_timing: Timing | None = None
+              ) -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
         page.title = "便民服务站"
         if not page.web:  # in a browser the font is preloaded (assets/assets/FontManifest.json)
@@ -152,7 +156,9 @@ def make_main(folder: Path, *, clock: Clock | None = None, demo: bool = False,
         page.padding = 0
         page.window.width, page.window.height = 1366, 768
         page.window.min_width, page.window.min_height = 1024, 640
-        ctx = AppContext(page, folder, clock=clock, demo=demo, lock_after=lock_after)
+        ctx = AppContext(page, folder, clock=clock, demo=demo, lock_after=lock_after,
+                         sync_timing=sync_timing)
+        page.on_close = lambda _: ctx.close()  # the session ended (a web tab long gone)
         Shell(ctx).start()
         page.run_task(ctx.watch_idle)
 

@@ -4,8 +4,10 @@ boundary every event handler goes through.
 The boundary (``AppContext.guard``) turns a ``StationError`` into its Chinese message, shown
 next to the field it names when the screen registered that field, otherwise in a bar at the
 bottom of the window. Anything else is written to ``DIR/logs/ui-errors.log`` and the user
-sees "系统内部错误，已记录（编号 …）" — never a traceback. Long work (printing, rendering,
-later syncing) runs off the UI loop in a thread with its own database connection.
+sees "系统内部错误，已记录（编号 …）" — never a traceback. Long work (printing, rendering)
+runs off the UI loop in a thread with its own database connection; so does sync, in the
+background scheduler (``sync.auto``) started when the station is opened, whose changes reach
+the screen through ``page.run_task`` (Flet's way to touch the page from another thread).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from station_app.errors import StationError
 from station_app.services.clock import Clock, SystemClock
 from station_app.services.station import Station
 from station_app.ui import theme
+from sync.auto import AutoSync, Phase, SyncStatus, Timing
 
 T = TypeVar("T")
 Handler = Callable[[Any], Any]
+SyncView = Callable[[SyncStatus], None]
 LOCK_AFTER_SECONDS = 5 * 60
 # Checks shared with the command line name their field after what they check (an ID number,
 # a mobile number); on screen that is the 证件号码 or 电话 field.
@@ -39,7 +43,8 @@ FIELD_ALIASES = {"id_no": "cert_no", "mobile": "phone"}
 
 class AppContext:
     def __init__(self, page: ft.Page, folder: Path, *, clock: Clock | None = None,
-                 demo: bool = False, lock_after: float = LOCK_AFTER_SECONDS) -> None:
+                 demo: bool = False, lock_after: float = LOCK_AFTER_SECONDS,
+                 sync_timing: Timing | None = None) -> None:
         self.page = page
         self.folder = Path(folder)
         self.clock = clock or SystemClock()
@@ -51,11 +56,16 @@ class AppContext:
         self.show: Callable[..., None] = lambda *a, **k: None  # set by the shell
         self.on_lock: Callable[[], None] = lambda: None
         self.logger = _error_log(self.folder)
+        self.sync_timing = sync_timing
+        self.sync: AutoSync | None = None
+        self._sync_views: dict[str, SyncView] = {}  # slot → what shows the sync state there
+        self._sync_pending = False
 
     # ------------------------------------------------------------------ the station
 
     def open(self) -> Station:
         self.station = Station.open(self.folder, clock=self.clock, actor=self.actor)
+        self.start_sync()
         return self.station
 
     @property
@@ -88,6 +98,8 @@ class AppContext:
                 self.report(error, fields)
             except Exception:  # the boundary: log it, never show the user a traceback
                 self.internal_error()
+            if self.sync is not None:
+                self.sync.changed()  # the log may have grown: sync it soon
 
         return wrapped
 
@@ -124,6 +136,55 @@ class AppContext:
 
     def run(self, job: Callable[[], Awaitable[None]]) -> None:
         self.page.run_task(job)
+
+    # ------------------------------------------------------------------ sync
+
+    def start_sync(self) -> None:
+        """Start the background scheduler (once): it syncs now, then by itself."""
+        if self.sync is None:
+            self.sync = AutoSync(self.folder, clock=self.clock, listener=self._sync_changed,
+                                 timing=self.sync_timing)
+            self.sync.start()
+
+    def sync_status(self) -> SyncStatus:
+        return self.sync.status if self.sync else SyncStatus(phase=Phase.NOT_ENROLLED)
+
+    def show_sync(self, slot: str, view: SyncView | None) -> None:
+        """Keep ``view`` up to date with each later change of the sync state ("bar": the
+        status bar; "screen": the screen in the body, replaced with it)."""
+        if view is None:
+            self._sync_views.pop(slot, None)
+        else:
+            self._sync_views[slot] = view
+
+    def close(self) -> None:
+        if self.sync is not None:
+            self.sync.stop(timeout=0)  # a session under way finishes on its own thread
+
+    def _sync_changed(self, _: SyncStatus) -> None:
+        """Called on the scheduler's thread: hand over to the page's loop."""
+        if self._sync_pending:
+            return  # a hand-over is queued; it will read the newest state
+        try:
+            if self.page.loop.is_closed():
+                raise RuntimeError("the window is gone")
+            self._sync_pending = True
+            self.page.run_task(self._sync_arrived)
+        except AttributeError:  # a browser tab between connections: it gets the next change
+            self._sync_pending = False
+        except RuntimeError:  # the window (session) is gone: nobody to tell any more
+            self._sync_pending = False
+            self.close()
+
+    async def _sync_arrived(self) -> None:
+        self._sync_pending = False  # before reading: a later change queues another hand-over
+        status = self.sync_status()
+        for view in list(self._sync_views.values()):
+            try:
+                view(status)
+            except Exception:  # a view's fault must not stop the others from updating
+                self.logger.error("sync view failed\n%s", traceback.format_exc())
+        self.page.update()
 
     # ------------------------------------------------------------------ inactivity lock
 

@@ -93,6 +93,17 @@ class CountyApi:
         code = request.path_params["code"]
         return await _call(lambda: self.county.certificate(code))
 
+    async def relay(self, request: Request) -> Response:
+        data = await _body(request)
+        return _too_large() if data is None else await _call(lambda: self.county.relay(data))
+
+    async def relay_inbox(self, request: Request) -> Response:
+        code, after = request.path_params["code"], request.query_params.get("after", "0")
+        auth = {"origin": request.headers.get("x-station-origin", ""),
+                "time": request.headers.get("x-station-time", ""),
+                "signature": request.headers.get("x-relay-signature", "")}
+        return await _call(lambda: self.county.relay_inbox(code, after, auth))
+
 
 def create_app(county: County) -> Starlette:
     api = CountyApi(county)
@@ -104,4 +115,6 @@ def create_app(county: County) -> Starlette:
         Route("/v1/logs/{origin:path}/add-entries", api.add_entries, methods=["POST"]),
         Route("/v1/publications", api.publications),
         Route("/v1/stations/{code}", api.station),
+        Route("/v1/relay", api.relay, methods=["POST"]),
+        Route("/v1/relay/{code}", api.relay_inbox),
     ])

@@ -17,7 +17,7 @@ from typing import Any
 
 from station_app.crypto import signature_checker
 from station_app.crypto.kem import SUITE_ID, valid_public_key
-from station_app.domain.canonical import canonical_json
+from station_app.domain.canonical import NotCanonical, canonical_json
 from station_app.domain.clock import iso
 from station_app.domain.log import (
     GENESIS_KIND,
@@ -34,12 +34,14 @@ from station_app.domain.merkle import (
     unpack_peaks,
     verify_consistency,
 )
+from station_app.domain.publications import Revocation, revocations_content
 from station_app.errors import CryptoFailure
 from sync.codec import decompress
 from sync.county.keys import OnlineKeys
 from sync.county.store import CountyDb, StationRow, Tx
 from sync.protocol import (
     CERT_PURPOSE,
+    COLLECTIONS,
     PACKAGE_LEAVES,
     PACKAGE_RAW_BYTES,
     PUBLICATION_PURPOSE,
@@ -49,22 +51,35 @@ from sync.protocol import (
     b64,
     cosign,
     enrollment_mac_key,
+    key_id,
     mac,
     mac_ok,
     parse_checkpoint_note,
     parse_checkpoint_request,
     parse_json_object,
     parse_package,
+    publication_doc,
     sha256_hex,
     sign_doc,
     unb64,
     unframe_entries,
     unix_seconds,
 )
+from sync.relay import (
+    FETCH_PAGE,
+    FETCH_SKEW_SECONDS,
+    RelayHeader,
+    envelope_bytes,
+    fetch_message,
+    open_envelope,
+    parse_envelope,
+    read_envelope,
+)
 
 TICKET_HOURS = 72
 TICKET_ATTEMPTS = 5
-COLLECTIONS = ("catalog", "calendar", "templates", "revocations")
+DEFAULT_DAYS = 90  # a publication not renewed within this is reported stale by the stations
+MAX_DAYS = 3660
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +136,12 @@ class County:
                 return _error(403, "enroll-refused")
             tx.ticket_used(station, iso(now))
             certificate = self._certificate(request, origin, now)
-            for old in tx.stations(station):  # a new device supersedes the old one
-                if old.revoked_at is None and old.origin != origin:
-                    tx.revoke(old.origin, at=iso(now), size=old.receipt_size,
-                              reason="superseded")
+            superseded = [old for old in tx.stations(station)  # a new device replaces it
+                          if old.revoked_at is None and old.origin != origin]
+            for old in superseded:
+                tx.revoke(old.origin, at=iso(now), size=old.receipt_size, reason="superseded")
+            if superseded:
+                self._publish_revocations(tx)
             if tx.station(origin) is None:
                 tx.add_station(origin=origin, code=station, name=str(request.get("name", "")),
                                log_public=log_public, kem_public=kem_public,
@@ -154,6 +171,8 @@ class County:
             live = [s for s in tx.stations(station) if s.revoked_at is None]
             for s in live:
                 tx.revoke(s.origin, at=iso(self.now()), size=s.receipt_size, reason=reason)
+            if live:  # every station learns of it at its next sync
+                self._publish_revocations(tx)
         return [s.origin for s in live]
 
     # ------------------------------------------------------------------- upload
@@ -311,23 +330,49 @@ class County:
 
     # ------------------------------------------------------------------ publish
 
-    def publish(self, collection: str, content: Any, *, days: int = 90) -> dict[str, Any]:
+    def publish(self, collection: str, content: Any, *, days: int = DEFAULT_DAYS
+                ) -> dict[str, Any]:
+        """Sign ``content`` as the next version of ``collection`` and keep it for the
+        stations. The content must already be checked (``sync.county.publish``)."""
+        with self.db.write() as tx:
+            return self._publish(tx, collection, content, days)
+
+    def publish_revocations(self, *, days: int = DEFAULT_DAYS) -> dict[str, Any]:
+        """Publish the list of revoked station keys again (e.g. before it expires)."""
+        with self.db.write() as tx:
+            return self._publish_revocations(tx, days)
+
+    def _publish(self, tx: Tx, collection: str, content: Any, days: int) -> dict[str, Any]:
         if collection not in COLLECTIONS:
             raise ValueError(f"unknown collection {collection!r}")
+        if not 1 <= days <= MAX_DAYS:
+            raise ValueError(f"a publication is valid for 1 to {MAX_DAYS} days, not {days}")
         now = self.now()
-        with self.db.write() as tx:
-            version = tx.publication_version(collection) + 1
-            doc = {"format": "vss-publication/1", "county": self.keys.county,
-                   "collection": collection, "version": version, "issued": iso(now),
-                   "expires": iso(now + timedelta(days=days)), "content": content}
+        version = tx.publication_version(collection) + 1
+        doc = publication_doc(county=self.keys.county, collection=collection, version=version,
+                              issued=iso(now), expires=iso(now + timedelta(days=days)),
+                              content=content)
+        try:
             canonical_json(doc)  # refuse floats and other non-canonical content now
-            signed = sign_doc(doc, purpose=PUBLICATION_PURPOSE, kid=self.keys.cosigner_kid,
-                              sign=self.keys.cosigner.sign)
-            tx.add_publication(collection, version, json.dumps(signed, ensure_ascii=False),
-                               iso(now))
+        except NotCanonical as exc:
+            raise ValueError(f"publication content is not canonical JSON: {exc}") from None
+        signed = sign_doc(doc, purpose=PUBLICATION_PURPOSE, kid=self.keys.cosigner_kid,
+                          sign=self.keys.cosigner.sign)
+        tx.add_publication(collection, version, json.dumps(signed, ensure_ascii=False),
+                           iso(now))
         return signed
 
+    def _publish_revocations(self, tx: Tx, days: int = DEFAULT_DAYS) -> dict[str, Any]:
+        """The revoked keys as the county's records have them, in the same transaction as
+        the revocation itself: no moment where a key is revoked but not yet published."""
+        revoked = [Revocation(s.origin, s.code, s.revoked_at, s.revoked_size or 0,
+                              s.revoke_reason or "")
+                   for s in tx.stations() if s.revoked_at is not None]
+        return self._publish(tx, "revocations", revocations_content(revoked), days)
+
     def publications(self, since: Mapping[str, int]) -> Reply:
+        """The newest version of each collection the caller does not have yet. Each version
+        is the whole collection, so a station that missed some simply takes the newest."""
         with self.db.read() as tx:
             latest = tx.latest_publications()
         return Reply(200, {"publications": [json.loads(doc) for collection, version, doc in latest
@@ -335,6 +380,103 @@ class County:
 
     def keyset(self) -> Reply:
         return Reply(200, {"keyset": self.keys.keyset})
+
+    # -------------------------------------------------------------------- relay
+
+    def relay(self, body: bytes) -> Reply:
+        """Keep a message for another station, once per (sender, id). The county checks who
+        sent it and that both sides are enrolled and live; it cannot read the payload."""
+        try:
+            signed = read_envelope(body)
+            header, _ = parse_envelope(signed)
+        except ProtocolError as exc:
+            return _error(400, "malformed", exc.reason)
+        now = iso(self.now())
+        with self.db.write() as tx:
+            st = tx.station(header.sender, lock=True)
+            if st is None:
+                return _error(403, "unknown-station")
+            try:
+                open_envelope(signed, st.log_public, signature_checker(st.log_public))
+            except ProtocolError:
+                return _error(400, "bad-signature")
+            tx.seen(st.origin, now)
+            if st.revoked_at is not None:
+                tx.quarantine(st.origin, "relay", now, body)
+                return _error(403, "revoked")
+            refused = self._recipient_refused(tx, header)
+            if refused is not None:
+                return refused
+            stored = tx.add_relay(header.to, st.origin, header.id,
+                                  envelope_bytes(signed).decode(), now)
+        return Reply(200, {"stored": stored, "id": header.id})
+
+    @staticmethod
+    def _recipient_refused(tx: Tx, header: RelayHeader) -> Reply | None:
+        keys = [s for s in tx.stations(header.to) if s.revoked_at is None]
+        if not keys:
+            return _error(403, "unknown-recipient")
+        if header.kem != key_id(keys[-1].kem_public):  # sealed to a superseded device
+            return _error(409, "recipient-key")
+        return None
+
+    def relay_inbox(self, station: str, after: str, auth: Mapping[str, str]) -> Reply:
+        """The messages for ``station`` after ``after``, to that station only (``auth`` is
+        its signed request: origin, time, signature), each with its sender's certificate."""
+        if not after.isdigit() or len(after) > 18:
+            return _error(400, "malformed", "after must be a number")
+        now = self.now()
+        with self.db.read() as tx:
+            refused = self._fetch_refused(tx.station(auth.get("origin", "")), station,
+                                          int(after), auth, now)
+            if refused is not None:
+                return refused
+            rows = tx.relay_for(station, int(after), FETCH_PAGE)
+            messages = [_delivery(tx, seq, text) for seq, text in rows]
+        return Reply(200, {"messages": messages, "next": rows[-1][0] if rows else int(after),
+                           "more": len(rows) == FETCH_PAGE})
+
+    @staticmethod
+    def _fetch_refused(st: StationRow | None, station: str, after: int,
+                       auth: Mapping[str, str], now: datetime) -> Reply | None:
+        if st is None:
+            return _error(403, "unknown-station")
+        if st.revoked_at is not None:
+            return _error(403, "revoked")
+        if st.code != station:
+            return _error(403, "forbidden")
+        stamp = auth.get("time", "")
+        message = fetch_message(origin=st.origin, station=station, after=after, time=stamp)
+        try:
+            good = signature_checker(st.log_public)(message, unb64(auth.get("signature"),
+                                                                   size=64))
+        except ProtocolError:
+            good = False
+        if not good:
+            return _error(401, "bad-signature")
+        if not _fresh(stamp, now):
+            return Reply(401, {"error": "stale", "county_time": iso(now)})
+        return None
+
+
+def _delivery(tx: Tx, seq: int, text: str) -> dict[str, Any]:
+    """One stored message as the recipient gets it: with the sender's certificate, or
+    refused if the sender has been revoked since."""
+    signed = json.loads(text)
+    sender = tx.station(signed["doc"]["from"])
+    if sender is None or sender.revoked_at is not None:
+        return {"seq": seq, "refused": "revoked"}
+    return {"seq": seq, "envelope": signed, "certificate": json.loads(sender.certificate)}
+
+
+def _fresh(stamp: str, now: datetime) -> bool:
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        return False
+    return abs((when - now).total_seconds()) <= FETCH_SKEW_SECONDS
 
 
 def _cursor(st: StationRow) -> dict[str, int]:

@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from station_app.domain.merkle import EMPTY_ROOT
+from station_app.errors import CountyDatabaseUnavailable
 
 SCHEMA_VERSION = 1
 # (version, statements) — applied in order, each in its own transaction; never edited once
@@ -87,21 +89,30 @@ _STATION_COLUMNS = ", ".join(StationRow.__dataclass_fields__)
 
 
 class CountyDb:
-    """A connection factory: one connection per thread, opened on first use."""
+    """A connection factory: one connection per thread, opened on first use.
+
+    Every connection opened is also remembered, so ``close()`` closes the ones the server's
+    worker threads opened too (on PostgreSQL an unclosed connection holds a server slot).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        self.postgres = is_postgres(url)
         self._local = threading.local()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._opened: list[Any] = []
         with self._lock:
             self._migrate()
 
     def _connect(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.postgres and (conn.closed or conn.broken):
+            conn = None  # the server restarted or the link dropped: reconnect, don't wedge
         if conn is None:
             conn = _pg_connect(self.url) if self.postgres else _sqlite_connect(self.url)
             self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
         return conn
 
     @contextmanager
@@ -135,10 +146,12 @@ class CountyDb:
             conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every connection this database opened, in any thread."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
     def _migrate(self) -> None:
         with self.write() as tx:
@@ -153,10 +166,27 @@ class CountyDb:
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(version)])
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    where = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=where))
+
+
 def _sqlite_connect(url: str) -> sqlite3.Connection:
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    except (OSError, sqlite3.Error) as exc:
+        raise CountyDatabaseUnavailable(url=url, reason=str(exc)) from None
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # a receipt must never outlive its entries
     conn.execute("PRAGMA foreign_keys=ON")
@@ -166,7 +196,11 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
 def _pg_connect(url: str) -> Any:
     import psycopg  # only here: SQLite deployments need no PostgreSQL driver
 
-    return psycopg.connect(url, autocommit=True)
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CountyDatabaseUnavailable(url=redact_url(url), reason=reason) from None
 
 
 class Tx:
@@ -240,8 +274,10 @@ class Tx:
                  "failures) VALUES (?, ?, ?, ?, NULL, 0)", [station, mac_key, created, expires])
 
     def ticket(self, station: str) -> tuple[bytes, str, str | None, int] | None:
+        # Locked on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers): two
+        # enrollments racing with one code must not both see it unused.
         row = self.one("SELECT mac_key, expires_at, used_at, failures FROM ticket "
-                       "WHERE station = ?", [station])
+                       "WHERE station = ?" + (" FOR UPDATE" if self.postgres else ""), [station])
         return None if row is None else (row[0], row[1], row[2], row[3])
 
     def ticket_failed(self, station: str) -> None:

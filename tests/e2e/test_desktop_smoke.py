@@ -55,7 +55,7 @@ def test_desktop_window_opens_and_a_clerk_signs_in_with_the_keyboard(
     text = ocr(desktop.screen, home, crop="1366x380+0+0")
     if shutil.which("tesseract"):
         assert "您好" in text, text
-        assert "本机账本" in text and "条记录" in text, text
+        assert "未注册县级服务器" in text, text  # the status bar: the demo is not enrolled
         assert "待办" in text, text  # the clerk's worklist heading
 
 

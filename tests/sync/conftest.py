@@ -72,9 +72,10 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
-def serve(county: County, *, timeout: float = 10) -> RunningServer:
-    """Start the county API on a free 127.0.0.1 port in a thread; returns once it listens."""
-    port = free_port()
+def serve(county: County, *, port: int | None = None, timeout: float = 10) -> RunningServer:
+    """Start the county API on 127.0.0.1 in a thread; returns once it listens. ``port``
+    brings a stopped server back where the stations know it (default: a free port)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(county), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -82,7 +82,9 @@ async def test_clerk_home_shows_the_worklist_and_todays_counts(app: App) -> None
     table = h.find_by_key("home_worklist")
     assert [r.key for r in table.rows] == [f"row_{r.case_no}" for r in d.worklist]
     assert not h.has_key("home_proxy_waiting")
-    assert h.find_by_key("status_sync").value == f"未同步 · 本机账本 {d.entries} 条记录"
+    # Not enrolled with a county: every entry is unsynced, and the status bar says why.
+    assert h.find_by_key("status_sync").value == "未注册县级服务器"
+    assert h.find_by_key("home_last_sync").value == "最后同步：未注册县级服务器"
 
 
 # ------------------------------------------------------------------------------ 收件

@@ -93,9 +93,9 @@ async def test_pick_your_name_type_the_pin_and_land_on_home(app: App) -> None:
 
     assert h.find_by_key("home_title").value == "您好，王晓梅"
     assert h.find_by_key("status_user").value == "王晓梅（窗口人员）"
-    assert h.find_by_key("status_sync").value.startswith("未同步")
+    assert h.find_by_key("status_sync").value == "未注册县级服务器"
     sent = h.sent_strings(since=mark)
-    assert "您好，王晓梅" in sent and "未同步" in sent
+    assert "您好，王晓梅" in sent and "未注册县级服务器" in sent
 
 
 @ui_test

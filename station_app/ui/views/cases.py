@@ -7,7 +7,7 @@ from typing import Any
 
 import flet as ft
 
-from station_app.domain.cases import Channel
+from station_app.domain.cases import Case, Channel, ReceivedMaterial
 from station_app.domain.documents import DocKind, MalformedToken, parse_token
 from station_app.domain.numbering import parse_proxy_number
 from station_app.domain.states import CASE_TRANSITIONS, CaseState
@@ -28,6 +28,7 @@ from station_app.services.cases import (
 from station_app.services.dashboard import case_urgency
 from station_app.services.people import find_people, unmask
 from station_app.services.proxy import get_proxy
+from station_app.services.relay import receive_relayed, waiting_handovers_view
 from station_app.services.users import user_names
 from station_app.services.views import case_dict, proxy_dict
 from station_app.ui import theme
@@ -60,11 +61,11 @@ from station_app.ui.views.proxies import evaluate_action
 def receive(ctx: AppContext) -> ft.Control:
     """收件: a walk-in applicant, or an agent's slip scanned or typed in."""
     materials = MaterialsChecklist("receive")
-    state: dict[str, str] = {"proxy_no": ""}
+    state: dict[str, str] = {"proxy_no": "", "inbound": "", "inbound_item": ""}
 
     def picked(item: Any) -> None:
         materials.show(item)
-        if state["proxy_no"] and item.code != get_proxy(ctx.station, state["proxy_no"]).item.code:
+        if item.code != _handover_item(ctx, state):
             forget_handover()  # a different item: this is a walk-in after all
 
     picker = ItemPicker(ctx, "receive", picked)
@@ -75,7 +76,7 @@ def receive(ctx: AppContext) -> ft.Control:
     fields = {**applicant.fields, "item": picker.query, "handover": handover}
 
     def forget_handover(_: Any = None) -> None:
-        state["proxy_no"] = ""
+        state["proxy_no"] = state["inbound"] = state["inbound_item"] = ""
         handed.value = ""
 
     def look_up(_: Any) -> None:
@@ -94,10 +95,8 @@ def receive(ctx: AppContext) -> ft.Control:
 
     async def save(_: Any) -> None:
         assert ctx.station is not None
-        if state["proxy_no"]:
-            case = receive_handover(ctx.station, state["proxy_no"],
-                                    materials=materials.received())
-        else:
+        case = _receive_handed(ctx, state, materials.received())
+        if case is None:
             item = require(picker.item, MissingField(field="item", label="申请事项"))
             case = add_case(ctx.station, CaseRequest(
                 item=item.code, applicant=applicant.details(), channel=Channel.WINDOW,
@@ -113,6 +112,8 @@ def receive(ctx: AppContext) -> ft.Control:
             control.on_submit = submit
     return ft.Column([
         theme.title("收件", key="receive_title"),
+        _inbound_column(ctx, lambda row: ctx.guard(
+            _pick_inbound(ctx, row, picker, materials, state, handed), fields)),
         ft.Row([handover, theme.button("查找代办件", ctx.guard(look_up, fields), primary=False,
                                        key="receive_handover_go")]),
         handed,
@@ -122,6 +123,68 @@ def receive(ctx: AppContext) -> ft.Control:
         *applicant.controls(),
         theme.button("收件并打印回执", submit, key="receive_save", icon=ft.Icons.SAVE),
     ], spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
+
+
+def _handover_item(ctx: AppContext, state: dict[str, str]) -> str:
+    """The item of the handover being received (relayed or local), "" for a walk-in."""
+    assert ctx.station is not None
+    if state["inbound"]:
+        return state["inbound_item"]
+    return get_proxy(ctx.station, state["proxy_no"]).item.code if state["proxy_no"] else ""
+
+
+def _receive_handed(ctx: AppContext, state: dict[str, str],
+                    received: tuple[ReceivedMaterial, ...]) -> Case | None:
+    assert ctx.station is not None
+    if state["inbound"]:
+        return receive_relayed(ctx.station, state["inbound"], materials=received)
+    if state["proxy_no"]:
+        return receive_handover(ctx.station, state["proxy_no"], materials=received)
+    return None
+
+
+def _pick_inbound(ctx: AppContext, row: dict[str, Any], picker: ItemPicker,
+                  materials: MaterialsChecklist, state: dict[str, str],
+                  handed: ft.Text) -> Callable[[Any], None]:
+    """A handover relayed from a village station: like a scanned slip, no re-typing."""
+    def pick(_: Any) -> None:
+        item_code = _show_inbound(ctx, row, picker, materials)
+        state.update(proxy_no="", inbound=row["id"], inbound_item=item_code)
+        handed.value = f"县级转来的代办件：{_inbound_line(row)}（申请人信息取自代办登记，无需再填）"
+    return pick
+
+
+def _show_inbound(ctx: AppContext, row: dict[str, Any], picker: ItemPicker,
+                  materials: MaterialsChecklist) -> str:
+    """Fill the item and the materials the agent handed over; returns the item code."""
+    assert ctx.station is not None
+    item = ctx.station.projector.catalog().resolve(row["item"])
+    picker.item = item
+    picker.chosen.value = f"已选：{item.name}（{item.code}）"
+    materials.show(item)
+    brought = {m["name"] for m in row["materials"]}
+    for box, material in materials.boxes:
+        box.value = material.name in brought
+    return item.code
+
+
+def _inbound_column(ctx: AppContext, on_pick: Callable[[dict[str, Any]], Any]) -> ft.Column:
+    """Handovers relayed from village stations, waiting for 收件 (none: nothing shown)."""
+    assert ctx.station is not None
+    waiting = waiting_handovers_view(ctx.station)
+    if not waiting:
+        return ft.Column(key="receive_inbound")
+    return ft.Column(key="receive_inbound", spacing=2, controls=[
+        ft.Text(f"县级转来的代办件：{len(waiting)} 件待收件", size=theme.BODY,
+                weight=ft.FontWeight.BOLD, key="receive_inbound_count"),
+        *(ft.TextButton(_inbound_line(row), key=f"receive_inbound_{row['id']}",
+                        on_click=on_pick(row)) for row in waiting)])
+
+
+def _inbound_line(row: dict[str, Any]) -> str:
+    villager = row["villager"] or {}
+    return (f"代办序号 {row['proxy_no']} · {row['item_name']} · 村民 {villager.get('name', '')}"
+            f"（{villager.get('cert_no', '')}）· 代办员 {row['agent']} · 来自 {row['from_name']}")
 
 
 def _proxy_number(text: str) -> str:

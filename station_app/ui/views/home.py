@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -12,25 +13,31 @@ from station_app.services.dashboard import dashboard
 from station_app.services.proxy import ProxyFilter, list_proxies
 from station_app.ui import theme
 from station_app.ui.context import AppContext
+from station_app.ui.syncstatus import last_sync
 from station_app.ui.views.common import case_rows_table, estimate_banner
+from sync.auto import Phase, SyncStatus, summary
 
 
 def build(ctx: AppContext) -> ft.Control:
     station, user, now = ctx.station, ctx.user, ctx.now()
     assert station is not None and user is not None
     d = dashboard(station, now)
+    link = summary(station)  # read now, on this connection: the numbers match the screen
     cards = [
         _card("今日收件", d.received_today, "home_today"),
         _card("在办", d.open_cases, "home_open"),
         _card("已超期", d.overdue, "home_overdue", theme.OVERDUE if d.overdue else None),
         _card("3 日内到期", d.due_soon, "home_due_soon", theme.DUE_SOON if d.due_soon else None),
-        _card("未同步记录", d.entries, "home_unsynced"),
+        _card("未同步记录", unsynced := _number(link.unsynced, "home_unsynced")),
     ]
+    synced = theme.muted(f"最后同步：{last_sync(link.enrolled, link.receipt_time, now)}",
+                         key="home_last_sync")
     parts: list[ft.Control] = [
         theme.title(f"您好，{user.name}", key="home_title"),
-        theme.muted(f"{d.today} · 最后同步：未同步（县级服务器连接功能尚未启用）"),
+        ft.Row([theme.muted(d.today), synced], spacing=12),
         ft.Row(cards, wrap=True, spacing=12),
     ]
+    ctx.show_sync("screen", _follow_sync(ctx, synced, unsynced))
     banner = estimate_banner(missing_years(station, range(int(d.today[:4]), int(d.today[:4]) + 2)))
     if banner:
         parts.append(banner)
@@ -42,11 +49,27 @@ def build(ctx: AppContext) -> ft.Control:
     return ft.Column(parts, spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)
 
 
-def _card(label: str, value: int, key: str, color: str | None = None) -> ft.Control:
+def _follow_sync(ctx: AppContext, synced: ft.Text, number: ft.Text
+                 ) -> Callable[[SyncStatus], None]:
+    """Later changes (a session finished, new entries noticed) update the two sync figures."""
+
+    def show(status: SyncStatus) -> None:
+        enrolled = status.phase is not Phase.NOT_ENROLLED
+        synced.value = f"最后同步：{last_sync(enrolled, status.receipt_time, ctx.now())}"
+        number.value = str(status.unsynced)
+
+    return show
+
+
+def _number(value: int, key: str, color: str | None = None) -> ft.Text:
+    return ft.Text(str(value), size=30, weight=ft.FontWeight.BOLD, color=color, key=key)
+
+
+def _card(label: str, value: int | ft.Text, key: str = "", color: str | None = None
+          ) -> ft.Control:
+    number = value if isinstance(value, ft.Text) else _number(value, key, color)
     return ft.Card(content=ft.Container(padding=16, width=170, content=ft.Column([
-        ft.Text(label, size=theme.SMALL, color=theme.MUTED),
-        ft.Text(str(value), size=30, weight=ft.FontWeight.BOLD, color=color, key=key),
-    ], spacing=4)))
+        ft.Text(label, size=theme.SMALL, color=theme.MUTED), number], spacing=4)))
 
 
 def _proxy_part(ctx: AppContext) -> list[ft.Control]:

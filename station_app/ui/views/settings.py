@@ -1,4 +1,5 @@
-"""设置 (administrators): station details, agents, holidays, printer, templates and users."""
+"""设置 (administrators): station details, the county server (sync), agents, holidays,
+printer, templates and users."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import flet as ft
 from station_app.domain.users import Role
 from station_app.errors import FileInvalid
 from station_app.services.calendar import current_calendar, import_calendar
-from station_app.services.doc_templates import check_all, templates_dir
+from station_app.services.doc_templates import check_all, published_templates, templates_origin
 from station_app.services.printing import printers
 from station_app.services.profile import (
     PROFILE_FIELDS,
@@ -24,6 +25,7 @@ from station_app.services.profile import (
 from station_app.services.users import add_user, users
 from station_app.ui import theme
 from station_app.ui.context import AppContext
+from station_app.ui.views import sync_settings
 
 
 def build(ctx: AppContext) -> ft.Control:
@@ -31,10 +33,11 @@ def build(ctx: AppContext) -> ft.Control:
     return ft.Column([
         theme.title("设置", key="settings_title"),
         *_profile_section(ctx), ft.Divider(),
+        *sync_settings.section(ctx), ft.Divider(),  # 县级服务器（同步）
         *_agents_section(ctx), ft.Divider(),
         *_calendar_section(ctx), ft.Divider(),
         *_printer_section(ctx), ft.Divider(),
-        *_templates_section(), ft.Divider(),
+        *_templates_section(ctx), ft.Divider(),
         *_users_section(ctx),
     ], spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
 
@@ -142,9 +145,10 @@ def _printer_section(ctx: AppContext) -> list[ft.Control]:
                                          key="printer_save")])]
 
 
-def _templates_section() -> list[ft.Control]:
-    versions = check_all()
-    return [_heading("文书模板"), theme.muted(f"模板目录：{templates_dir()}"),
+def _templates_section(ctx: AppContext) -> list[ft.Control]:
+    assert ctx.station is not None
+    versions = check_all(published=published_templates(ctx.station))
+    return [_heading("文书模板"), theme.muted(templates_origin(ctx.station)),
             ft.Text("；".join(f"{k} {v}" for k, v in versions.items()), size=theme.SMALL,
                     key="templates_versions")]
 

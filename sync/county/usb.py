@@ -1,0 +1,213 @@
+"""USB bundles at the county: the HTTP exchange of docs/sync.md, carried on a stick.
+
+``import_bundle`` feeds a station's export through the very ``County`` calls the web API
+makes (``add_checkpoint``, then ``add_entries`` from the county's cursor) and answers with a
+reply bundle: the receipt, the key set and the county's current publications.
+``export_bundle`` writes the same reply without an upload, for a station that only needs
+the county's news. The station's half is ``sync.usb``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from station_app.errors import CountyStationUnknown, SyncFileInvalid, SyncRefused
+from sync.county.service import County, Reply
+from sync.protocol import (
+    REC_CHECKPOINT,
+    REC_KEYSET,
+    REC_ORIGIN,
+    REC_PACKAGE,
+    REC_PUBLICATION,
+    REC_RECEIPT,
+    REC_STATION_TIME,
+    ProtocolError,
+    bundle_bytes,
+    parse_bundle,
+    parse_checkpoint_request,
+    parse_package,
+    parse_receipt,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A station's export bundle, parsed and checked (nothing stored yet)."""
+
+    origin: str
+    station_time: str | None
+    requests: list[bytes]  # add-checkpoint bodies, one per size the county may have committed
+    packages: dict[int, bytes] = field(default_factory=dict)  # by first entry index
+
+
+def read_upload(data: bytes, name: str = "") -> Upload:
+    """Parse an export bundle; every record must be well formed and name one station log."""
+    invalid = _invalid(name)
+    try:
+        records = parse_bundle(data)
+    except ProtocolError as exc:
+        raise invalid(exc.reason) from None
+    found = _by_type(records)
+    origins = found.get(REC_ORIGIN, [])
+    if found.get(REC_RECEIPT) or found.get(REC_KEYSET) or len(origins) != 1 \
+            or not found.get(REC_CHECKPOINT):
+        raise invalid("这不是站点导出的上传文件（县级回复文件应在站点导入）")
+    origin = _text(origins[0], invalid)
+    upload = Upload(origin, _station_time(found, invalid), found[REC_CHECKPOINT])
+    try:
+        for body in upload.requests:
+            if parse_checkpoint_request(body).signed.checkpoint.origin != origin:
+                raise invalid("文件中的检查点属于另一个站点")
+        for body in found.get(REC_PACKAGE, []):
+            header, _ = parse_package(body)
+            if header.origin != origin:
+                raise invalid("文件中的数据包属于另一个站点")
+            upload.packages[header.start] = body
+    except ProtocolError as exc:
+        raise invalid(exc.reason) from None
+    return upload
+
+
+def import_bundle(county: County, data: bytes, *, name: str = "") -> bytes:
+    """Take a station's export bundle; return the reply bundle for the station.
+
+    Safe to repeat: a bundle already imported, or whose entries already arrived online, is
+    answered with the stored receipt and stores nothing new.
+    """
+    upload = read_upload(data, name)
+    state = county.status(upload.origin)
+    if state.status != 200:
+        raise CountyStationUnknown(value=upload.origin)
+    reply = _commit_checkpoint(county, upload, name)
+    if reply is None:  # the county committed a later checkpoint than any in the file
+        return reply_bundle(county, upload.origin, _stale(upload, state.body))
+    if reply.status == 200:
+        receipt = reply.body.get("receipt")
+    else:
+        receipt = _feed_packages(county, upload, int(reply.body["next"]), name)
+    return reply_bundle(county, upload.origin, receipt)
+
+
+def _commit_checkpoint(county: County, upload: Upload, name: str) -> Reply | None:
+    """The first checkpoint request whose ``old`` is the county's committed size."""
+    for body in upload.requests:
+        reply = county.add_checkpoint(upload.origin, body, upload.station_time)
+        if reply.status in (200, 202):
+            return reply
+        if reply.status != 409:
+            raise _refusal(reply, name)
+    return None
+
+
+def _stale(upload: Upload, state: Mapping[str, Any]) -> str:
+    """A file overtaken by an online sync: if the county already stores every entry in it
+    and has receipted them, the answer is that newest receipt (the station has it already).
+    Otherwise the file cannot be used."""
+    head = parse_checkpoint_request(upload.requests[0]).signed.checkpoint.size
+    receipt = state.get("receipt")
+    if receipt and head <= parse_receipt(receipt).size:
+        return str(receipt)
+    raise SyncRefused(reason="文件中的检查点与县级已确认的记录接不上（文件可能过旧），"
+                             "请在站点重新导出或联网同步")
+
+
+def _feed_packages(county: County, upload: Upload, cursor: int, name: str) -> str | None:
+    """Send the package that starts at the county's cursor, again and again: the same
+    resume rule the station's HTTP loop follows. The receipt, or None if the bundle runs
+    out before the checkpoint is complete."""
+    for _ in range(len(upload.packages)):
+        body = upload.packages.get(cursor)
+        if body is None:
+            return None
+        reply = county.add_entries(upload.origin, body)
+        if reply.status == 200:
+            return str(reply.body["receipt"])
+        if reply.status not in (202, 409):
+            raise _refusal(reply, name)
+        if int(reply.body["next"]) == cursor:
+            return None
+        cursor = int(reply.body["next"])
+    return None
+
+
+def export_bundle(county: County, station: str) -> bytes:
+    """A reply bundle for ``station`` without an upload: its newest receipt and the news."""
+    with county.db.read() as tx:
+        live = [s for s in tx.stations(station) if s.revoked_at is None]
+        if not live:
+            raise CountyStationUnknown(value=station)
+        origin = live[-1].origin
+        receipt = tx.receipt(origin, live[-1].receipt_size) if live[-1].receipt_size else None
+    return reply_bundle(county, origin, receipt)
+
+
+def reply_bundle(county: County, origin: str, receipt: str | None) -> bytes:
+    records = [(REC_ORIGIN, origin.encode())]
+    if receipt:
+        records.append((REC_RECEIPT, receipt.encode()))
+    records.append((REC_KEYSET, _json(county.keys.keyset)))
+    docs = county.publications({}).body.get("publications", [])
+    records += [(REC_PUBLICATION, _json(doc)) for doc in docs]
+    return bundle_bytes(records)
+
+
+def reply_summary(data: bytes) -> dict[str, Any]:
+    """What a reply bundle carries, for the officer's screen."""
+    found = _by_type(parse_bundle(data))
+    receipt = found.get(REC_RECEIPT, [b""])[0].decode()
+    size = parse_receipt(receipt).size if receipt else None
+    return {"origin": found[REC_ORIGIN][0].decode(), "receipt_size": size,
+            "publications": len(found.get(REC_PUBLICATION, []))}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _refusal(reply: Reply, name: str) -> Exception:
+    error = str(reply.body.get("error", ""))
+    if reply.status == 400:
+        return _invalid(name)(f"{_REASONS.get(error, error)}（{reply.body.get('detail', '')}）")
+    return SyncRefused(reason=_REASONS.get(error, f"{reply.status} {error}"))
+
+
+_REASONS = {
+    "revoked": "该站点已被吊销，文件内容已隔离留存待查，未入库",
+    "unknown-station": "县级服务器不认识这个站点（尚未注册）",
+    "inconsistent": "检查点与县级已确认的历史不一致，已留存为证据",
+    "fork": "同一位置出现了不同的记录，已留存为证据",
+    "mismatch": "记录与站点签名的检查点不符，已留存为证据",
+    "bad-signature": "检查点的站点签名无效",
+    "malformed": "数据格式不对",
+    "undecryptable": "数据包无法解密",
+    "unknown-kid": "数据包所用的县级密钥已停用：请先把县级导出的回复文件导入站点，再重新导出",
+}
+
+
+def _invalid(name: str) -> Any:
+    return lambda reason: SyncFileInvalid(path=name or "USB", reason=reason)
+
+
+def _by_type(records: list[tuple[int, bytes]]) -> Mapping[int, list[bytes]]:
+    found: dict[int, list[bytes]] = {}
+    for kind, body in records:
+        found.setdefault(kind, []).append(body)
+    return found
+
+
+def _station_time(found: Mapping[int, list[bytes]], invalid: Any) -> str | None:
+    times = found.get(REC_STATION_TIME, [])
+    return _text(times[0], invalid) if times else None
+
+
+def _text(data: bytes, invalid: Any) -> str:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise invalid("文件中的文字不是 UTF-8") from None
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
