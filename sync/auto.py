@@ -51,10 +51,11 @@ from station_app.errors import (
 from station_app.services.clock import Clock, SystemClock
 from station_app.services.station import Station
 from sync.client import HttpTransport
+from sync.downlink import LABELS, stale_publications
 from sync.protocol import ProtocolError, normalize_code, parse_enroll_text
 from sync.relay_station import RelayTransport
 from sync.session import run_sync
-from sync.station import Enrollment, acknowledged, enroll, enrollment
+from sync.station import Enrollment, SyncReport, acknowledged, enroll, enrollment
 
 logger = logging.getLogger(__name__)
 CODE_LENGTH = 26  # 128 bits in base32, without the dashes (sync.county.service.new_ticket)
@@ -86,6 +87,7 @@ class SyncStatus:
     error_code: str = ""
     next_try: datetime | None = None  # wall clock of the next automatic attempt
     failures: int = 0  # failed sessions in a row
+    notices: tuple[str, ...] = ()  # after a good session: what someone should look at
 
     @property
     def unsynced(self) -> int:
@@ -178,6 +180,20 @@ def summary(station: Station) -> SyncSummary:
         return SyncSummary(False, **common)
     return SyncSummary(True, link.county, link.server, link.keys.version,
                        publications=tuple(station.sync_state.publications()), **common)
+
+
+def notices(station: Station, report: SyncReport) -> tuple[str, ...]:
+    """What a good session still asks a person to look at: county publications refused
+    (a rollback or a forgery), publications the county stopped renewing (a freeze), and
+    relayed messages refused or not delivered."""
+    found = [a.detail for a in report.publications if a.warning]
+    found += [f"县级发布的{LABELS.get(c, c)}第 {v} 版已于 {e[:10]} 过期，县级未续发，请联系县级"
+              for c, v, e in stale_publications(station)]
+    if report.relay_refused:
+        found.append(f"拒收了 {report.relay_refused} 件站间转办消息（详见本机账本）")
+    if report.relay_failed:
+        found.append(f"{report.relay_failed} 件站间转办消息未能发出，将在下次同步时重试")
+    return tuple(found)
 
 
 def county_time(unix: int) -> datetime:
@@ -444,7 +460,7 @@ class AutoSync:
             with self._lock:
                 transport = self.connect(link.server)
                 try:
-                    run_sync(station, transport, self._progress)
+                    report = run_sync(station, transport, self._progress)
                 finally:
                     transport.close()
         except HistoryConflict as error:
@@ -460,7 +476,8 @@ class AutoSync:
             self._plan.last_run = self.ticker.monotonic()
             self._note_size(station.ledger.size())
             self._publish(phase=Phase.SYNCED, error="", error_code="", failures=0,
-                          next_try=None, done=0, total=0, **self._figures(station))
+                          next_try=None, done=0, total=0, notices=notices(station, report),
+                          **self._figures(station))
 
     def _progress(self, done: int, total: int) -> None:
         self._publish(done=done, total=total)

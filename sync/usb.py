@@ -10,7 +10,6 @@ twice changes nothing.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from station_app.domain.clock import iso
 from station_app.domain.log import parse_note
 from station_app.errors import SyncFileInvalid
 from station_app.services.station import Station
+from sync.downlink import apply_publications
 from sync.protocol import (
     REC_CHECKPOINT,
     REC_KEYSET,
@@ -188,17 +188,11 @@ def _keyset(reply: Reply, link: Enrollment, name: str) -> tuple[CountyKeys, bool
 
 
 def _apply_publications(station: Station, docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Hand the publications to the download code, if this build has it. It checks each one
-    (signature, county, version, expiry) and reports what became of it; a version already
-    applied comes back as "already", so importing a reply twice changes nothing."""
-    if not docs:
-        return {"publications": [], "publications_skipped": None}
-    try:
-        downlink = importlib.import_module("sync.downlink")
-    except ModuleNotFoundError:
-        return {"publications": [], "publications_skipped": "本程序版本不支持应用县级发布的内容"}
-    applied = downlink.apply_publications(station, docs)
-    return {"publications": [a.as_dict() for a in applied], "publications_skipped": None}
+    """Hand the publications to the download code: it checks each one (signature, county,
+    version, expiry) and reports what became of it; a version already applied comes back as
+    "already", so importing a reply twice changes nothing."""
+    applied = apply_publications(station, docs) if docs else []
+    return {"publications": [a.as_dict() for a in applied]}
 
 
 def _by_type(records: list[tuple[int, bytes]]) -> dict[int, list[bytes]]:

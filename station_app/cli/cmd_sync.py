@@ -13,6 +13,7 @@ from station_app.domain.clock import CST, iso
 from station_app.errors import InvalidInput
 from station_app.services.station import Station
 from sync.client import HttpTransport
+from sync.downlink import stale_publications
 from sync.protocol import ProtocolError, key_id, parse_enroll_text
 from sync.session import run_sync
 from sync.station import acknowledged, enrollment, require_enrollment
@@ -80,7 +81,9 @@ def sync(ctx: click.Context, server: str | None) -> None:
     with HttpTransport(url) as transport:
         report = run_sync(station, transport, None if obj.out.json else _progress)
     result = {"ok": True, "server": url, **report.as_dict(),
-              "acknowledged": acknowledged(station), "size": station.ledger.size()}
+              "acknowledged": acknowledged(station), "size": station.ledger.size(),
+              "stale_publications": [{"collection": c, "version": v, "expires": e}
+                                     for c, v, e in stale_publications(station)]}
     obj.out.emit(result, lambda: _sync_text(result))
 
 
@@ -93,7 +96,25 @@ def _sync_text(result: dict[str, Any]) -> str:
     return (f"同步完成：本次上传 {result['sent_entries']} 条"
             f"（{result['packages']} 个数据包，{result['bytes_sent']} 字节）\n"
             f"县级已确认 {result['acknowledged']} 条 / 本机共 {result['size']} 条"
-            + (f"\n县级时间：{when}" if when else ""))
+            + (f"\n县级时间：{when}" if when else "")
+            + _publication_lines(result["publications"])
+            + _relay_line(result["relay"])
+            + "".join(f"\n注意：县级发布的 {p['collection']} 第 {p['version']} 版已于 "
+                      f"{p['expires'][:10]} 过期，县级未续发（或有人拦截了新版本），请联系县级"
+                      for p in result["stale_publications"]))
+
+
+def _publication_lines(publications: list[dict[str, Any]]) -> str:
+    return "".join(f"\n{p['detail']}" for p in publications if p["outcome"] != "already")
+
+
+def _relay_line(relay: dict[str, int]) -> str:
+    if not any(relay.values()):
+        return ""
+    return (f"\n站间转办：发出 {relay['sent']} 件，收到 {relay['received']} 件"
+            + (f"，待发 {relay['pending']} 件" if relay["pending"] else "")
+            + (f"，拒收 {relay['refused']} 件" if relay["refused"] else "")
+            + (f"，发送失败 {relay['failed']} 件" if relay["failed"] else ""))
 
 
 def _county_time(seconds: Any) -> str | None:
@@ -118,17 +139,13 @@ def export(obj: Context, file: Path) -> None:
 def import_(obj: Context, file: Path) -> None:
     """导入县级的回复文件（回执、密钥集、发布内容）/ apply the county's reply bundle."""
     done = import_bundle(obj.station(), file)
-    if done.get("publications_skipped") and not obj.out.json:
-        click.echo(f"注意：县级发布的内容未应用（{done['publications_skipped']}）", err=True)
     obj.out.emit(done, lambda: (
         (f"已取得县级回执：第 {done['receipt_size']} 条，县级时间 "
          f"{_county_time(done['county_time'])}\n" if done["receipt_size"] is not None
          else "文件中没有回执\n")
         + f"县级已确认 {done['acknowledged']} 条 / 本机共 {done['size']} 条"
         + ("\n已更新县级密钥集" if done["keyset_updated"] else "")
-        + "".join(f"\n县级发布 {p['collection']} 第 {p['version']} 版：{p['outcome']}"
-                  + (f"（{p['detail']}）" if p.get("detail") else "")
-                  for p in done["publications"])))
+        + _publication_lines(done["publications"])))
 
 
 @sync.command("status")

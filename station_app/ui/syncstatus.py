@@ -48,6 +48,8 @@ def headline(status: SyncStatus, now: datetime) -> tuple[str, str]:
     if not last:  # enrolled, the first session about to start
         return "等待同步", theme.MUTED
     waiting = f"，{status.unsynced} 条待同步" if status.unsynced else ""
+    if status.notices:
+        return f"已同步 {last}（县级时间）{waiting} · {len(status.notices)} 项提醒", theme.DUE_SOON
     return f"已同步 {last}（县级时间）{waiting}", theme.OK
 
 
@@ -69,7 +71,7 @@ class SyncBadge:
     def show(self, status: SyncStatus, now: datetime) -> None:
         text, colour = headline(status, now)
         self.text.value, self.text.color = text, colour
-        self.text.tooltip = status.error or None
+        self.text.tooltip = status.error or "\n".join(status.notices) or None
         self.icon.icon = ICONS.get(status.phase, ft.Icons.CLOUD_DONE)
         self.icon.color = colour
         self.bar.visible = status.phase is Phase.SYNCING

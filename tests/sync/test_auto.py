@@ -19,9 +19,11 @@ from station_app.services.clock import ManualClock
 from station_app.services.station import Station
 from sync.auto import AutoSync, Phase, SyncStatus, Timing
 from sync.client import HttpTransport
+from sync.county.publish import publish_file
 from sync.county.service import County
 from sync.protocol import enroll_qr_text
 from sync.station import acknowledged, enrollment, sync_once
+from tests.conftest import SAMPLE_CATALOG
 from tests.sync.conftest import VILLAGE, RunningServer, make_station, serve
 
 TIMING = Timing(period=300, watch=5, debounce=15, first_retry=5, max_retry=40, jitter=0.25)
@@ -344,3 +346,21 @@ def wait_until(condition: Callable[[], bool]) -> None:
             return
         done.wait(0.02)
     raise AssertionError("timed out waiting for the schedulers")
+
+
+def test_a_publication_the_county_stopped_renewing_is_flagged_after_a_good_session(
+        village: Station, county: County, clock: ManualClock, hand: HandTime,
+        running: Callable[..., AutoSync]):
+    publish_file(county, "catalog", SAMPLE_CATALOG, days=2)
+    seen = Recorder()
+    auto = running(village.folder, listener=seen)
+    hand.settle()
+    assert auto.status.phase is Phase.SYNCED and auto.status.notices == ()
+
+    clock.advance(days=3)  # the county never sends a newer version (a freeze)
+    auto.sync_now()
+    hand.settle()
+    assert auto.status.phase is Phase.SYNCED
+    assert len(auto.status.notices) == 1
+    assert "事项目录第 1 版已于" in auto.status.notices[0]
+    assert "过期" in auto.status.notices[0]

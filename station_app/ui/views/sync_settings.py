@@ -69,20 +69,22 @@ def _linked(ctx: AppContext, link: SyncSummary) -> list[ft.Control]:
     lines = {k: ft.Text("", size=theme.BODY, key=f"sync_{k}")
              for k in ("county", "server_url", "keyset", "sizes", "receipt", "publications")}
     badge = SyncBadge("sync_state")
+    notices = ft.Column([], spacing=4, key="sync_notices")
 
     def show(status: SyncStatus) -> None:
         assert ctx.station is not None
         _fill(lines, summary(ctx.station), ctx)
         badge.show(status, ctx.now())
+        notices.controls = [ft.Text(f"提醒：{n}", size=theme.BODY, color=theme.DUE_SOON)
+                            for n in status.notices]
 
     def sync_now(_: Any) -> None:
         assert ctx.sync is not None
         ctx.sync.sync_now()
 
-    _fill(lines, link, ctx)
-    badge.show(ctx.sync_status(), ctx.now())
+    show(ctx.sync_status())
     ctx.show_sync("screen", show)
-    return [*lines.values(), ft.Row([
+    return [*lines.values(), notices, ft.Row([
         theme.button("立即同步", ctx.guard(sync_now), key="sync_now", icon=ft.Icons.SYNC),
         badge.row], spacing=16)]
 
