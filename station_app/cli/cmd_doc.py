@@ -11,8 +11,13 @@ from station_app.cli import Context, json_flag, pass_context
 from station_app.cli.cmd_ledger import public_key_option
 from station_app.cli.output import EXIT_VERIFY_FAILED, table
 from station_app.domain.documents import DocKind, parse_kind
-from station_app.errors import InvalidInput
-from station_app.services.doc_templates import check_all, templates_dir
+from station_app.errors import DataFolderMissing, InvalidInput
+from station_app.services.doc_templates import (
+    check_all,
+    published_templates,
+    templates_dir,
+    templates_origin,
+)
 from station_app.services.doc_verify import verify_pdf, verify_token
 from station_app.services.documents import issue_document
 from station_app.store.queries import documents_about
@@ -95,8 +100,16 @@ def list_(obj: Context, subject: str | None) -> None:
 @json_flag
 @pass_context
 def templates(obj: Context) -> None:
-    """检查全部文书模板 / check every document template."""
-    versions = check_all()
-    obj.out.emit({"ok": True, "folder": str(templates_dir()), "versions": versions},
-                 lambda: f"模板目录：{templates_dir()}\n" + "\n".join(
+    """检查全部文书模板（含县级发布的）/ check every template in force."""
+    try:
+        station = obj.station()
+    except DataFolderMissing:  # an officer checking a template folder, no station here
+        station = None
+    published = published_templates(station) if station else None
+    origin = templates_origin(station) if station else f"模板目录：{templates_dir()}"
+    versions = check_all(published=published)
+    obj.out.emit({"ok": True, "folder": str(templates_dir()), "origin": origin,
+                  "publication": published.publication if published else None,
+                  "versions": versions},
+                 lambda: origin + "\n" + "\n".join(
                      f"  {k}  版本 {v}  ✓" for k, v in versions.items()))

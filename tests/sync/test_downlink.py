@@ -399,6 +399,11 @@ def test_ledger_rebuild_keeps_what_was_applied(
 
     assert result.returncode == 0, result.stderr
     assert dump(village.folder) == before
+    # What the officer checks is what is in force: the county's receipt template.
+    checked = station_cli("--json", "doc", "templates", data=village.folder)
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0 and report["publication"] == 1
+    assert report["versions"]["receipt"] == "2026.1" and "县级" in report["origin"]
     reopened = Station.open(village.folder)
     assert current_catalog(reopened).item(NEW_ITEM) and current_calendar(reopened).knows(2027)
     reopened.close()
