@@ -39,6 +39,7 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── AlreadyEnrolled
     │   ├── EnrollRefused
     │   ├── CountyUnreachable
+    │   │   └── EnrollUnreachable
     │   ├── SyncRefused
     │   ├── HistoryConflict
     │   └── SyncFileInvalid
@@ -359,6 +360,12 @@ class CountyUnreachable(SyncError):
     code = "SYNC_UNREACHABLE"
     message = "连不上县级服务器“{server}”（{reason}），记录已安全保存在本机，联网后会自动同步"
     message_en = "cannot reach the county server {server} ({reason}); records are safe locally"
+
+
+class EnrollUnreachable(CountyUnreachable):
+    code = "SYNC_ENROLL_UNREACHABLE"
+    message = "连不上县级服务器“{server}”（{reason}），请核对服务器地址和网络后再注册"
+    message_en = "cannot reach the county server {server} ({reason}); check the address"
 
 
 class SyncRefused(SyncError):

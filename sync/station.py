@@ -23,6 +23,7 @@ from station_app.errors import (
     AlreadyEnrolled,
     CountyUnreachable,
     EnrollRefused,
+    EnrollUnreachable,
     HistoryConflict,
     NotEnrolled,
     SyncRefused,
@@ -134,14 +135,24 @@ def require_enrollment(station: Station) -> Enrollment:
 
 def kem_key(station: Station) -> KemKey:
     """The station's HPKE key, created (and saved in the key file) the first time."""
+    key, seed = _kem_seed(station)
     if station.keys.kem_seed is None:
-        _, seed = KemKey.generate()
-        keys = StationKeys(station.keys.signing_seed, station.keys.data_key,
-                           station.keys.index_key, kem_seed=seed)
-        write_keys(station.folder, keys)
-        station.keys = keys
-    assert station.keys.kem_seed is not None
-    return KemKey(station.keys.kem_seed)
+        _save_kem_seed(station, seed)
+    return key
+
+
+def _kem_seed(station: Station) -> tuple[KemKey, bytes]:
+    """The station's HPKE key and seed, a new pair (not yet saved) if it has none."""
+    if station.keys.kem_seed is None:
+        return KemKey.generate()
+    return KemKey(station.keys.kem_seed), station.keys.kem_seed
+
+
+def _save_kem_seed(station: Station, seed: bytes) -> None:
+    keys = StationKeys(station.keys.signing_seed, station.keys.data_key,
+                       station.keys.index_key, kem_seed=seed)
+    write_keys(station.folder, keys)
+    station.keys = keys
 
 
 def enroll(station: Station, transport: Transport, code: str) -> Enrollment:
@@ -150,18 +161,24 @@ def enroll(station: Station, transport: Transport, code: str) -> Enrollment:
     if current is not None:
         raise AlreadyEnrolled(county=current.county, server=current.server)
     info = station.info
+    kem, kem_seed = _kem_seed(station)  # saved only once the county has said yes
     request = {"format": "vss-enroll/1", "station": info.code, "origin": info.origin,
                "log_public": b64(station.signer.public_key),
-               "kem_public": b64(kem_key(station).public_key), "name": info.name,
+               "kem_public": b64(kem.public_key), "name": info.name,
                "t_wall": iso(station.clock.now())}
     secret = enrollment_mac_key(code)
     body = {"request": request, "mac": mac(secret, request)}
-    status, reply = transport.enroll(json.dumps(body, ensure_ascii=False).encode())
+    try:
+        status, reply = transport.enroll(json.dumps(body, ensure_ascii=False).encode())
+    except CountyUnreachable as exc:  # nothing is queued yet: say so, not "will sync later"
+        raise EnrollUnreachable(**exc.params) from None
     if status == 403:
         raise EnrollRefused()
     if status != 200:
         raise SyncRefused(reason=f"注册失败（{status} {reply.get('error', '')}）")
     found = _check_enrollment(station, reply, secret)
+    if station.keys.kem_seed is None:  # before the log says "enrolled": never a lost key
+        _save_kem_seed(station, kem_seed)
     with station.transaction() as tx:
         state = station.sync_state
         state.put("server", transport.server)
@@ -296,7 +313,7 @@ def sync_once(station: Station, transport: Transport, progress: Progress | None 
     link = require_enrollment(station)
     keys, report, origin = link.keys, SyncReport(), station.info.origin
     status, state = transport.status(origin)
-    _refused(status, state)
+    _refused(status, state, transport.server)
     report.county_size = int(state.get("size", 0))
     if state.get("receipt") and int(state["size"]) > acknowledged(station):
         report.receipt = accept_receipt(station, state["receipt"], keys)  # a lost answer
@@ -311,7 +328,7 @@ def sync_once(station: Station, transport: Transport, progress: Progress | None 
         if status == 409:
             committed = int(answer["committed"])
             continue
-        _refused(status, answer)
+        _refused(status, answer, transport.server)
         if status == 200:
             report.receipt = accept_receipt(station, answer["receipt"], keys)
             return report
@@ -335,7 +352,7 @@ def _upload(station: Station, transport: Transport, note: str, start: int, keys:
             return "rekey"
         if status == 409:
             return "resume"
-        _refused(status, answer)
+        _refused(status, answer, transport.server)
         report.sent_entries += end - first
         report.packages += 1
         report.bytes_sent += len(body)
@@ -347,7 +364,7 @@ def _upload(station: Station, transport: Transport, note: str, start: int, keys:
     return "resume"
 
 
-def _refused(status: int, answer: Mapping[str, Any], server: str = "") -> None:
+def _refused(status: int, answer: Mapping[str, Any], server: str) -> None:
     if status in (200, 202):
         return
     error = str(answer.get("error", ""))

@@ -98,3 +98,8 @@ def mask_certificate(cert_type: CertType | str | None, number: str | None) -> st
     if cert in _ID_LIKE:
         return mask_id_number(number)
     return _mask_middle(_text(number), 2, 2)
+
+
+def mask_licence(number: str | None) -> str:
+    """A licence or permit number (which may embed an ID number): first 3 and last 4."""
+    return _mask_middle(_text(number), 3, 4)

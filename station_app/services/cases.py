@@ -18,6 +18,7 @@ from station_app.domain.cases import (
 )
 from station_app.domain.clock import local_day
 from station_app.domain.log import decode_entry
+from station_app.domain.masking import mask_licence
 from station_app.domain.numbering import case_number, parse_proxy_number
 from station_app.domain.people import PersonDetails
 from station_app.domain.proxy import move_body as proxy_move_body
@@ -25,7 +26,7 @@ from station_app.domain.states import CaseState, ProxyState
 from station_app.errors import CaseNotFound, InvalidInput, MissingField, PersonNotFound
 from station_app.services.inputs import check_materials, service_time
 from station_app.services.outbox import queue_case_status
-from station_app.services.people import record_person
+from station_app.services.people import record_person, seal_about
 from station_app.services.proxy import get_proxy
 from station_app.services.station import Station, Transaction
 from station_app.store.queries import (
@@ -125,9 +126,22 @@ def move_case(
         case = get_case(station, case_no)
         when = service_time(at, station.clock.now())
         moved = tx.append("case.moved", move_body(case, to=to, at=when, note=note.strip(),
-                                                  details=details))
+                                                  details=_sealed_details(station, case,
+                                                                          details)))
         queue_case_status(tx, case.case_no, to, moved)  # if it came from another station
     return get_case(station, case.case_no)
+
+
+def _sealed_details(station: Station, case: Case, details: Mapping[str, Any] | None
+                    ) -> Mapping[str, Any] | None:
+    """A licence number issued to the applicant (残疾人证号 holds their ID number) is
+    personal data: it goes into the log sealed under the applicant's key, with a mask."""
+    number = str((details or {}).get("cert_no") or "").strip()
+    if not number or details is None:
+        return details
+    clean = {k: v for k, v in details.items() if k != "cert_no"}
+    return {**clean, "cert_no_sealed": seal_about(station, case.applicant, "cert_no", number),
+            "cert_no_masked": mask_licence(number)}
 
 
 def record_visit(station: Station, case_no: str, *, at: datetime | None = None,

@@ -23,7 +23,7 @@ from station_app.domain.timelimits import TimeUnit
 from station_app.errors import MissingField
 from station_app.services.cases import get_case
 from station_app.services.catalog import current_catalog
-from station_app.services.people import open_person
+from station_app.services.people import open_about, open_person
 from station_app.services.profile import agents, profile
 from station_app.services.proxy import get_proxy
 from station_app.services.station import Station
@@ -163,9 +163,19 @@ def _result_group(station: Station, case: Case,
                 f"如对本决定不服，可以自收到本通知书之日起六十日内向{st['review_organ']}申请行政"
                 f"复议，或者自收到本通知书之日起六个月内依法向{st['court']}提起行政诉讼。")
     return {"outcome": outcome.label, "cert_name": d.get("cert_name", "—"),
-            "cert_no": d.get("cert_no", "—"), "cert_valid_to": d.get("cert_valid_to", "—"),
+            "cert_no": _licence_number(station, case, d),
+            "cert_valid_to": d.get("cert_valid_to", "—"),
             "delivery": d.get("delivery", "窗口领取"), "closed_at": day_text(case.closed_at),
             "denial_note": note}
+
+
+def _licence_number(station: Station, case: Case, details: Mapping[str, Any]) -> str:
+    """The licence number, opened for the paper the applicant takes home (the log keeps it
+    sealed); entries written before sealing carry it plain."""
+    if "cert_no_sealed" in details:
+        number = open_about(station, case.applicant, "cert_no", details["cert_no_sealed"])
+        return number if number is not None else details.get("cert_no_masked", "—")
+    return str(details.get("cert_no") or "—")
 
 
 def _need_remedy_bodies(station: Station) -> None:

@@ -99,3 +99,24 @@ def _sealed_blob(station: Station, person: str) -> bytes:
         raise PersonNotFound()
     body = json.loads(data)["body"]
     return base64.b64decode(body["sealed"])
+
+
+def seal_about(station: Station, person: str, field: str, value: str) -> str:
+    """Seal one more value about ``person`` (e.g. the number of a licence issued to them)
+    under their key, for a log entry: erasing the person makes it unreadable too."""
+    key = station.vault.key(person)
+    if key is None:
+        raise PersonErased()
+    return base64.b64encode(seal(key, value.encode(), _field_aad(person, field))).decode()
+
+
+def open_about(station: Station, person: str, field: str, sealed: str) -> str | None:
+    """A value sealed by ``seal_about``, or None once the person is erased."""
+    key = station.vault.key(person)
+    if key is None:
+        return None
+    return unseal(key, base64.b64decode(sealed), _field_aad(person, field)).decode()
+
+
+def _field_aad(person: str, field: str) -> bytes:
+    return person_aad(person) + b"/" + field.encode()

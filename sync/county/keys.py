@@ -77,7 +77,7 @@ def init_keys(folder: Path, county: str, issued: str) -> tuple[bytes, OnlineKeys
 
 def rotate_kem(folder: Path, root_file: Path, issued: str) -> OnlineKeys:
     """A new KEM key becomes current; the old ones stay accepted (retired) until dropped."""
-    online, root = load_online(folder), _load_root(root_file)
+    online, root = load_online(folder), _this_root(folder, root_file)
     kem, seed = KemKey.generate()
     seeds = {key_id(kem.public_key): seed, **online.kem_seeds}
     rotated = _signed(root, online.county, online.cosigner_seed, seeds,
@@ -88,7 +88,7 @@ def rotate_kem(folder: Path, root_file: Path, issued: str) -> OnlineKeys:
 
 def drop_kem(folder: Path, root_file: Path, kid: str, issued: str) -> OnlineKeys:
     """Forget a retired KEM key after its grace period: packages to it are refused."""
-    online, root = load_online(folder), _load_root(root_file)
+    online, root = load_online(folder), _this_root(folder, root_file)
     if kid not in online.retired:
         raise KeyFileError(folder / "keys" / ONLINE_FILE, f"{kid} is not a retired KEM key")
     seeds = {k: v for k, v in online.kem_seeds.items() if k != kid}
@@ -129,6 +129,15 @@ def save_online(folder: Path, online: OnlineKeys) -> None:
         "format": ONLINE_FORMAT, "county": online.county, "cosigner": _b(online.cosigner_seed),
         "kems": [{"kid": k, "seed": _b(v)} for k, v in online.kem_seeds.items()],
         "retired": online.retired, "version": online.version, "keyset": online.keyset})
+
+
+def _this_root(folder: Path, root_file: Path) -> Signer:
+    """The root key, refused unless it is the one that signed this county's key set: a key
+    set signed by another root would cut every station off."""
+    root = _load_root(root_file)
+    if root.public_key != load_online(folder).root:
+        raise KeyFileError(root_file, "not this county's root key")
+    return root
 
 
 def _load_root(path: Path) -> Signer:

@@ -34,6 +34,7 @@ from station_app.domain.merkle import (
     unpack_peaks,
     verify_consistency,
 )
+from station_app.domain.numbering import STATION_CODE
 from station_app.domain.publications import Revocation, revocations_content
 from station_app.errors import CryptoFailure
 from sync.codec import decompress
@@ -511,6 +512,12 @@ def _enroll_fields(request: Any) -> tuple[str, str, bytes, bytes]:
     station, origin = request.get("station"), request.get("origin")
     if not isinstance(station, str) or not isinstance(origin, str):
         raise ProtocolError("station and origin are required")
+    if not STATION_CODE.match(station):
+        raise ProtocolError("station is not a station code")
+    name = request.get("name", "")
+    # Stored and shown at the county (and PostgreSQL text refuses NUL): plain text only.
+    if not isinstance(name, str) or len(name) > 60 or not name.isprintable():
+        raise ProtocolError("name must be printable text of at most 60 characters")
     log_public = unb64(request.get("log_public"), size=32)
     kem_public = unb64(request.get("kem_public"))
     if origin != make_origin(station, log_public) or not valid_public_key(kem_public):

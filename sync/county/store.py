@@ -385,14 +385,15 @@ class Tx:
 
     def add_relay(self, to_station: str, from_origin: str, message_id: str, envelope: str,
                   at: str) -> bool:
-        """Store a relayed message once; False if that message id was already stored."""
-        if self.one("SELECT seq FROM relay WHERE from_origin = ? AND message_id = ?",
-                    [from_origin, message_id]):
-            return False
-        self.run("INSERT INTO relay (to_station, from_origin, message_id, envelope, "
-                 "received_at) VALUES (?, ?, ?, ?, ?)",
-                 [to_station, from_origin, message_id, envelope, at])
-        return True
+        """Store a relayed message once; False if that message id was already stored.
+
+        One statement, so two copies arriving at once on PostgreSQL cannot both pass a
+        separate "is it there?" check and then collide on the unique index."""
+        cursor = self.run("INSERT INTO relay (to_station, from_origin, message_id, envelope, "
+                          "received_at) VALUES (?, ?, ?, ?, ?) "
+                          "ON CONFLICT (from_origin, message_id) DO NOTHING",
+                          [to_station, from_origin, message_id, envelope, at])
+        return cursor.rowcount == 1
 
     def relay_for(self, station: str, after: int, limit: int) -> list[tuple[int, str]]:
         return self.all("SELECT seq, envelope FROM relay WHERE to_station = ? AND seq > ? "

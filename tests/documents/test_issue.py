@@ -464,8 +464,8 @@ def test_demo_proxy_entries_get_a_slip_and_once_back_a_done_slip(demo: Station) 
         slip = issue(demo, K.PROXY_SLIP, proxy_no)
         assert proxy_no in page_text(slip.path) and entry.item.name in page_text(slip.path)
         if state in done:
-            done = issue(demo, K.PROXY_DONE, proxy_no)
-            assert entry.result in page_text(done.path)
+            done_slip = issue(demo, K.PROXY_DONE, proxy_no)
+            assert entry.result in page_text(done_slip.path)
         else:
             with pytest.raises(DocumentNotAllowed, match="结果尚未取回"):
                 issue(demo, K.PROXY_DONE, proxy_no)

@@ -6,11 +6,14 @@ import json
 
 import pytest
 
+from station_app.domain.documents import DocKind
 from station_app.domain.people import ERASED_LABEL, PersonDetails
+from station_app.domain.states import CaseState
 from station_app.errors import MissingField, PersonErased
-from station_app.services.cases import CaseRequest, add_case, get_case
+from station_app.services.cases import CaseRequest, add_case, get_case, move_case
+from station_app.services.doc_context import gather
 from station_app.services.ledger import verify_folder
-from station_app.services.people import erase_person, find_people, unmask
+from station_app.services.people import erase_person, find_people, open_about, unmask
 from station_app.services.station import Station
 from station_app.store.queries import masked_person
 from tests.services.test_rebuild import projection_dump
@@ -80,3 +83,23 @@ def test_rebuilding_after_an_erasure_still_shows_the_person_erased(
     station.rebuild()
     assert projection_dump(station) == before
     assert masked_person(station.db, case.applicant)["erased"] is True
+
+
+DISABILITY_CARD = "11010519491231002X42"  # 残疾人证号: the holder's ID number and two digits
+
+
+def test_a_licence_number_issued_to_the_applicant_is_sealed_in_the_log_and_printed_whole(
+    station: Station, applicant: PersonDetails
+):
+    case = add_case(station, CaseRequest(item="LOCAL-MZ-004", applicant=applicant))
+    move_case(station, case.case_no, CaseState.ACCEPTED)
+    move_case(station, case.case_no, CaseState.FINISHED,
+              details={"outcome": "APPROVED", "cert_name": "残疾人证", "cert_no": DISABILITY_CARD})
+    finished = list(station.entries())[-1].body["details"]
+    assert "cert_no" not in finished and finished["cert_no_masked"] == "110*************2X42"
+    assert DISABILITY_CARD.encode() not in database_bytes(station)
+    notice = gather(station, DocKind.FINISH_NOTICE, case.case_no)
+    assert notice.groups["result"]["cert_no"] == DISABILITY_CARD
+
+    erase_person(station, case.applicant, reason="依法删除")
+    assert open_about(station, case.applicant, "cert_no", finished["cert_no_sealed"]) is None

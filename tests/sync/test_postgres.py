@@ -233,3 +233,25 @@ def test_county_init_and_serve_on_postgres_through_the_command_lines(tmp_path: P
                    "--db", pg_url)
     assert again.returncode == 1 and "COUNTY_EXISTS" in again.stderr  # a used database
     assert not (tmp_path / "second").exists()
+
+
+def test_one_relayed_message_arriving_twice_at_once_is_stored_once(pg_county: County):
+    """Both copies go through one INSERT … ON CONFLICT DO NOTHING: neither collides on the
+    unique index (which would be a 503), and exactly one is told it stored the message."""
+    barrier = threading.Barrier(2)
+    stored: list[bool] = []
+
+    def deliver() -> None:
+        barrier.wait(timeout=10)
+        with pg_county.db.write() as tx:
+            stored.append(tx.add_relay("330199101000", "vss/330199101201/0a1b2c3d", "m-1",
+                                       "{}", "2025-09-29T08:00:00+08:00"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(stored) == [False, True]
+    with pg_county.db.read() as tx:
+        assert len(tx.relay_for("330199101000", 0, 10)) == 1

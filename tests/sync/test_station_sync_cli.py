@@ -84,7 +84,8 @@ def test_bad_or_unreachable_servers_are_named(tmp_path: Path):
                    "--code", "ABCD")
 
     assert typo.returncode == 1 and "http://" in typo.stderr
-    assert down.returncode == 1 and "SYNC_UNREACHABLE" in down.stderr
+    assert down.returncode == 1 and "SYNC_ENROLL_UNREACHABLE" in down.stderr
+    assert "请核对服务器地址和网络后再注册" in down.stderr  # not "will sync later": nothing to
     assert not_enrolled(data)
 
 

@@ -35,7 +35,15 @@ from station_app.services.clock import ManualClock
 from station_app.services.station import Station
 from sync.client import HttpTransport
 from sync.codec import compress
-from sync.county.keys import ROOT_FILE, drop_kem, load_online, rotate_kem
+from sync.county.keys import (
+    ONLINE_FILE,
+    ROOT_FILE,
+    KeyFileError,
+    drop_kem,
+    init_keys,
+    load_online,
+    rotate_kem,
+)
 from sync.county.service import County
 from sync.county.store import CountyDb
 from sync.protocol import (
@@ -480,3 +488,14 @@ def test_a_station_clock_jumping_back_mid_sync_changes_nothing_but_the_readings(
     with county.db.read() as tx:
         assert tx.checkpoints(village.info.origin)[-1][3] == before_jump
     invariants(village, county)
+
+
+def test_rotating_with_another_countys_root_is_refused_and_changes_nothing(
+        county: County, county_clock: ManualClock, tmp_path: Path):
+    folder = tmp_path / "county"
+    init_keys(tmp_path / "other", "county/330200", iso(county_clock.now()))
+    before = (folder / "keys" / ONLINE_FILE).read_bytes()
+
+    with pytest.raises(KeyFileError, match="not this county's root key"):
+        rotate_kem(folder, tmp_path / "other" / "keys" / ROOT_FILE, iso(county_clock.now()))
+    assert (folder / "keys" / ONLINE_FILE).read_bytes() == before
