@@ -37,11 +37,9 @@ from station_app.services.clock import ManualClock
 from station_app.services.people import record_person
 from station_app.services.station import Station
 from sync.client import HttpTransport
-from sync.codec import compress
 from sync.county.keys import init_keys, load_online
 from sync.county.service import County
 from sync.county.store import CountyDb
-from sync.protocol import frame_entries, split_packages
 from sync.station import (
     acknowledged,
     checkpoint_request,
@@ -111,9 +109,10 @@ def copy(base: Path, to: Path) -> Path:
     return to
 
 
-def sync_through(run: Path, proxy_toxics: tuple | None) -> tuple[float, int, int, int]:
+def sync_through(run: Path, proxy_toxics: tuple | None
+                 ) -> tuple[float, int, int, int, int]:
     """Sync the station in ``run`` to a fresh county process; (seconds, entries sent,
-    packages, bytes on the wire or 0 without the proxy)."""
+    packages, bytes on the wire and requests, or 0 without the proxy)."""
     server = CountyProcess(run / "county").start()
     proxy = FaultProxy(server.port).start() if proxy_toxics is not None else None
     st = open_station(run / "station", SYNC_AT)
@@ -126,7 +125,8 @@ def sync_through(run: Path, proxy_toxics: tuple | None) -> tuple[float, int, int
             took = time.perf_counter() - started
         assert acknowledged(st) == st.ledger.size()
         wire = proxy.stats.up + proxy.stats.down if proxy else 0
-        return took, report.sent_entries, report.packages, wire
+        return took, report.sent_entries, report.packages, wire, \
+            proxy.stats.requests if proxy else 0
     finally:
         st.close()
         if proxy is not None:
@@ -144,15 +144,19 @@ def backlog_row(name: str, base: Path, root: Path, slow: bool) -> tuple[str, Pat
         raw = sum(len(e) for _, e, _ in st.ledger.rows(acked))
     finally:
         st.close()
-    took, entries, count, _ = sync_through(copy(loaded, root / "run"), None)
-    slow_took, _, _, wire = sync_through(copy(loaded, root / "run"), RURAL if slow else ())
+    took, entries, count, _, _ = sync_through(copy(loaded, root / "run"), None)
+    slow_took, _, _, wire, trips = sync_through(copy(loaded, root / "run"),
+                                                RURAL if slow else ())
     rural = f"{slow_took:.1f} s" if slow else "—"
-    return (f"| {name} | {cases:,} | {entries:,} | {raw:,} | {wire:,} | {count} | "
-            f"{wire / entries:.0f} | {took:.2f} s | {rural} |"), loaded
+    bound = f"{1.3 * wire / RURAL[0].rate + trips * 0.6:.1f} s" if slow else "—"
+    return (f"| {name} | {cases:,} | {entries:,} | {raw:,} | {wire:,} | {count} | {trips} | "
+            f"{wire / cases:.0f} | {wire / entries:.0f} | {took:.2f} s | {rural} | {bound} |"
+            ), loaded
 
 
 def per_package(loaded: Path, root: Path) -> str:
-    """Seal/open and the county's add-entries for each package of a loaded backlog."""
+    """HPKE seal/open of package-sized plaintexts and the county's add-entries for each
+    package of a loaded backlog."""
     run = copy(loaded, root / "run")
     st = open_station(run / "station", SYNC_AT)
     online = load_online(run / "county")
@@ -160,32 +164,29 @@ def per_package(loaded: Path, root: Path) -> str:
     try:
         keys = require_enrollment(st).keys
         kid, public = keys.current_kem
-        acked = acknowledged(st)
-        rows = list(st.ledger.rows(acked))
-        plains = [compress(frame_entries(r[1] for r in rows[a - acked:b - acked]))
-                  for a, b in split_packages([len(r[1]) for r in rows], acked)]
         kem = online.kem(kid)
         assert isinstance(kem, KemKey)
-        seal, open_ = [], []
-        for plain in plains:
+        acked = acknowledged(st)
+        request = checkpoint_request(st, county.status(st.info.origin).body["committed"])
+        assert county.add_checkpoint(st.info.origin, request.encode()).status == 202
+        bodies = [body for _, _, body in packages(st, acked, request.note, keys)]
+        seal, open_, verify = [], [], []
+        for body in bodies:
+            plain = random.randbytes(len(body) - 1_400)  # ≈ the compressed plaintext
             t = time.perf_counter()
             sealed = seal_to(public, plain, b"info")
             seal.append(time.perf_counter() - t)
             t = time.perf_counter()
             kem.open(sealed, b"info")
             open_.append(time.perf_counter() - t)
-        request = checkpoint_request(st, county.status(st.info.origin).body["committed"])
-        assert county.add_checkpoint(st.info.origin, request.encode()).status == 202
-        verify = []
-        for _, _, body in packages(st, acked, request.note, keys):
             t = time.perf_counter()
             assert county.add_entries(st.info.origin, body).status in (200, 202)
             verify.append(time.perf_counter() - t)
     finally:
         county.db.close()
         st.close()
-    size = statistics.median(len(p) for p in plains)
-    return (f"| {len(plains)} packages, median {size / 1024:.1f} KiB compressed | {ms(seal)} "
+    size = statistics.median(len(b) for b in bodies)
+    return (f"| {len(bodies)} packages, median {size / 1024:.1f} KiB | {ms(seal)} "
             f"| {ms(open_)} | {ms(verify)} |")
 
 
@@ -206,8 +207,9 @@ def main() -> None:
             row, loaded[name] = backlog_row(name, base, root, name in args.slow.split(","))
             rows.append(row)
         print("| backlog | cases | entries | raw bytes | bytes on the wire | packages "
-              "| wire bytes/entry | loopback | 64 kbit/s, 600 ± 300 ms |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| round trips | wire bytes/case | wire bytes/entry | loopback "
+              "| 64 kbit/s, 600 ± 300 ms | target 1.3 × bytes/bandwidth + round trips |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(rows))
         month = loaded.get("month") or next(iter(loaded.values()))
         print()

@@ -33,12 +33,16 @@ from station_app.store.keyfile import StationKeys, write_keys
 from sync.codec import compress
 from sync.protocol import (
     CERT_PURPOSE,
+    DICT_LEAVES,
+    UPLOAD_LIMITS,
     CheckpointRequest,
     CountyKeys,
     PackageHeader,
+    PackageLimits,
     ProtocolError,
     Receipt,
     b64,
+    dictionary_count,
     enrollment_mac_key,
     frame_entries,
     key_id,
@@ -46,6 +50,7 @@ from sync.protocol import (
     mac_ok,
     open_doc,
     open_keyset,
+    pack_entries,
     package_bytes,
     parse_receipt,
     sha256_hex,
@@ -265,19 +270,26 @@ def _leaves(station: Station, size: int) -> NodeSource:
     return node
 
 
-def packages(station: Station, start: int, note: str, keys: CountyKeys
-             ) -> Iterator[tuple[int, int, bytes]]:
-    """Entries ``start … size-1`` of the checkpoint ``note`` as encrypted packages."""
+def packages(station: Station, start: int, note: str, keys: CountyKeys,
+             limits: PackageLimits = UPLOAD_LIMITS) -> Iterator[tuple[int, int, bytes]]:
+    """Entries ``start … size-1`` of the checkpoint ``note`` as encrypted packages, each
+    compressed against the entries just before it (which the county holds by then)."""
     size = parse_note(note).checkpoint.size
-    rows = list(station.ledger.rows(start, size))
+    dict_from = max(start - DICT_LEAVES, 0)
+    rows = [r[1] for r in station.ledger.rows(dict_from, size)]
     leaves = _leaves(station, size)
     kid, public = keys.current_kem
-    for first, end in split_packages([len(r[1]) for r in rows], start):
+    origin = station.info.origin
+    for first, end in split_packages([len(r) for r in rows[start - dict_from:]], start, limits):
+        before = rows[max(first - DICT_LEAVES, dict_from) - dict_from:first - dict_from]
+        n = dictionary_count([len(r) for r in before])
         proof = consistency_proof(leaves, end, size) if end < size else []
-        header = PackageHeader(origin=station.info.origin, kid=kid, suite=SUITE_ID,
-                               start=first, end=end, checkpoint=sha256_hex(note.encode()),
-                               size=size, proof=tuple(proof))
-        plain = compress(frame_entries(r[1] for r in rows[first - start:end - start]))
+        header = PackageHeader(origin=origin, kid=kid, suite=SUITE_ID, start=first, end=end,
+                               checkpoint=sha256_hex(note.encode()), size=size,
+                               proof=tuple(proof), dict_entries=n)
+        plain = compress(pack_entries(rows[first - dict_from:end - dict_from], origin=origin,
+                                      start=first, salt_key=station.salt_key),
+                         frame_entries(before[len(before) - n:]))
         yield first, end, package_bytes(header, seal_to(public, plain, header.info()))
 
 
@@ -307,17 +319,17 @@ def _our_note(station: Station, size: int) -> str | None:
 # ---------------------------------------------------------------------------- sync
 
 
-def sync_once(station: Station, transport: Transport, progress: Progress | None = None
-              ) -> SyncReport:
-    """Upload everything the county lacks and take its receipt; safe to repeat anytime."""
+def sync_once(station: Station, transport: Transport, progress: Progress | None = None,
+              limits: PackageLimits = UPLOAD_LIMITS) -> SyncReport:
+    """Upload everything the county lacks and take its receipt; safe to repeat anytime.
+
+    It starts straight with ``add-checkpoint`` from the station's own receipts: a county
+    that holds more (a receipt lost on the way) answers 409 with its size, one extra round
+    trip only then. A month's backlog is three requests.
+    """
     link = require_enrollment(station)
     keys, report, origin = link.keys, SyncReport(), station.info.origin
-    status, state = transport.status(origin)
-    _refused(status, state, transport.server)
-    report.county_size = int(state.get("size", 0))
-    if state.get("receipt") and int(state["size"]) > acknowledged(station):
-        report.receipt = accept_receipt(station, state["receipt"], keys)  # a lost answer
-    committed = int(state.get("committed", 0))
+    committed = report.county_size = acknowledged(station)
     for _ in range(MAX_ROUNDS):
         request = checkpoint_request(station, committed)
         size = request.signed.checkpoint.size
@@ -327,13 +339,16 @@ def sync_once(station: Station, transport: Transport, progress: Progress | None 
                                                   iso(station.clock.now()))
         if status == 409:
             committed = int(answer["committed"])
+            report.county_size = int(answer.get("size", committed))
             continue
         _refused(status, answer, transport.server)
+        report.county_size = int(answer.get("size", report.county_size))
         if status == 200:
             report.receipt = accept_receipt(station, answer["receipt"], keys)
+            _county_not_ahead(report.county_size, size)
             return report
         outcome = _upload(station, transport, request.note, int(answer["next"]), keys, report,
-                          progress)
+                          progress, limits)
         if outcome == "done":
             return report
         if outcome == "rekey":
@@ -342,11 +357,18 @@ def sync_once(station: Station, transport: Transport, progress: Progress | None 
     raise SyncRefused(reason="多次重试后仍未完成")
 
 
+def _county_not_ahead(county_size: int, size: int) -> None:
+    """The county holds entries beyond this station's log: this copy was restored from an
+    older backup (or cloned) and must not write over what the county already has."""
+    if county_size > size:
+        raise HistoryConflict(reason=f"县级已确认 {county_size} 条，本机只有 {size} 条")
+
+
 def _upload(station: Station, transport: Transport, note: str, start: int, keys: CountyKeys,
-            report: SyncReport, progress: Progress | None) -> str:
+            report: SyncReport, progress: Progress | None, limits: PackageLimits) -> str:
     """Send packages from ``start``; "done" with a receipt, else why to start over."""
     size = parse_note(note).checkpoint.size
-    for first, end, body in packages(station, start, note, keys):
+    for first, end, body in packages(station, start, note, keys, limits):
         status, answer = transport.add_entries(station.info.origin, body)
         if status == 400 and answer.get("error") == "unknown-kid":
             return "rekey"

@@ -11,7 +11,9 @@ An entry is canonical JSON::
 service actually happened is ``body.at``, so late entries (补录) stay visible. ``t_mono`` lets an
 auditor see the wall clock move against a clock that cannot be set. ``beacon`` is the newest
 county receipt the station had seen: a lower bound on when the entry was made. ``salt`` keeps
-leaf hashes handed to third parties (receipt QR codes) from being brute-forced.
+leaf hashes handed to third parties (receipt QR codes) from being brute-forced. It is derived
+(``derived_salt``) from a key only the station and its county know, so a sync package can
+leave it out and the county put it back (docs/sync.md, "Entry frames").
 
 A checkpoint is a C2SP tlog-checkpoint note (origin, size, base64 root) signed as a C2SP
 signed note with the station's Ed25519 key, so the same text can go to the county unchanged.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +36,19 @@ SALT_BYTES = 16
 _ENTRY_KEYS = frozenset(
     {"v", "origin", "idx", "kind", "actor", "t_wall", "t_mono", "beacon", "catalog", "salt", "body"}
 )
+
+
+def salt_key(index_key: bytes) -> bytes:
+    """The station's salt key, derived one-way from its blind-index key so that it survives
+    signing-key epochs; the county learns it from every sync package."""
+    return hmac.new(index_key, b"vss-salt-key/v1", hashlib.sha256).digest()
+
+
+def derived_salt(key: bytes, origin: str, idx: int) -> str:
+    """Entry ``idx``'s salt (base64 of 16 bytes): unguessable without ``key``, and
+    recomputable by whoever holds it, so it costs nothing on the wire."""
+    mac = hmac.new(key, f"vss-salt/v1\n{origin}\n{idx}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac[:SALT_BYTES]).decode()
 
 
 class MalformedEntry(ValueError):

@@ -23,11 +23,12 @@ from station_app.crypto import Signer, new_secret
 from station_app.domain.clock import CST, iso
 from station_app.domain.log import (
     GENESIS_KIND,
-    SALT_BYTES,
     Beacon,
     LogEntry,
     decode_entry,
+    derived_salt,
     make_origin,
+    salt_key,
 )
 from station_app.domain.numbering import check_station_code
 from station_app.errors import (
@@ -65,6 +66,7 @@ class Station:
         self.vault = Vault(self.db, self.keys.data_key)
         self.projector = Projector(self.db, self.vault, self.keys.index_key)
         self.sync_state = SyncState(self.db)
+        self.salt_key = salt_key(self.keys.index_key)
 
     def beacon(self) -> Beacon | None:
         """The newest county receipt, written into every entry: proof of a time it followed."""
@@ -125,7 +127,7 @@ class Transaction:
             origin=st.info.origin, idx=st.ledger.size(), kind=kind, actor=actor or st.actor,
             t_wall=iso(st.clock.now()), t_mono=st.clock.mono(), beacon=st.beacon(),
             catalog=st.projector.setting("catalog_version"),
-            salt=base64.b64encode(new_secret(SALT_BYTES)).decode(), body=body)
+            salt=derived_salt(st.salt_key, st.info.origin, st.ledger.size()), body=body)
         st.ledger.append(entry.encode(), idx=entry.idx, origin=entry.origin, signer=st.signer)
         st.projector.apply(entry)
         return entry

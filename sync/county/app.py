@@ -18,8 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sync.county.service import COLLECTIONS, County, Reply
+from sync.protocol import PACKAGE_RAW_BYTES
 
-MAX_BODY = 2 * 1024 * 1024  # a package is ≤ 256 KiB of entries before compression
+# A package holds ≤ 4 MiB of entries before compression; zstd and HPKE add little to that.
+MAX_BODY = PACKAGE_RAW_BYTES + 512 * 1024
 log = logging.getLogger("county")
 
 

@@ -43,15 +43,18 @@ from sync.county.store import CountyDb, StationRow, Tx
 from sync.protocol import (
     CERT_PURPOSE,
     COLLECTIONS,
+    DICT_BYTES,
     PACKAGE_LEAVES,
     PACKAGE_RAW_BYTES,
     PUBLICATION_PURPOSE,
+    SALT_KEY_BYTES,
     CheckpointRequest,
     PackageHeader,
     ProtocolError,
     b64,
     cosign,
     enrollment_mac_key,
+    frame_entries,
     key_id,
     mac,
     mac_ok,
@@ -63,8 +66,8 @@ from sync.protocol import (
     sha256_hex,
     sign_doc,
     unb64,
-    unframe_entries,
     unix_seconds,
+    unpack_entries,
 )
 from sync.relay import (
     FETCH_PAGE,
@@ -274,15 +277,20 @@ class County:
             if cp is None or cp[0] != header.size:
                 return Reply(409, _cursor(st))
             hashes = [leaf_hash(e) for e in entries]
-            if header.end <= st.size:  # all stored already: a replay, or a fork
-                if tx.leaf_hashes(origin, header.start, header.end) != hashes:
-                    tx.add_evidence(origin, "fork", now,
-                                    f"other entries for {header.start}–{header.end - 1}", body)
-                    return _error(422, "fork")
-                return self._progress(tx, st, cp[0])
-            if header.start != st.size:
+            if header.start > st.size:
                 return Reply(409, _cursor(st))
-            return self._store(tx, st, header, entries, hashes, (cp[0], cp[1]), body, now)
+            # Entries already stored (a replay, or a USB bundle overlapping an online sync)
+            # must be the stored ones; the rest, if any, is new.
+            overlap = min(header.end, st.size) - header.start
+            if overlap and tx.leaf_hashes(origin, header.start, header.start + overlap
+                                          ) != hashes[:overlap]:
+                tx.add_evidence(origin, "fork", now, f"other entries for "
+                                f"{header.start}–{header.start + overlap - 1}", body)
+                return _error(422, "fork")
+            if header.end <= st.size:
+                return self._progress(tx, st, cp[0])
+            return self._store(tx, st, header, entries[overlap:], hashes[overlap:],
+                               (cp[0], cp[1]), body, now)
 
     def _open_package(self, origin: str, body: bytes
                       ) -> Reply | tuple[PackageHeader, list[bytes]]:
@@ -297,21 +305,42 @@ class County:
         if kem is None:
             return _error(400, "unknown-kid")
         try:
-            plain = decompress(kem.open(ciphertext, header.info()),
-                                     limit=PACKAGE_RAW_BYTES + 4 * PACKAGE_LEAVES)
-            entries = unframe_entries(plain)
+            packed = kem.open(ciphertext, header.info())  # this authenticates the header
         except CryptoFailure:
             return _error(400, "undecryptable")
+        dictionary = self._dictionary(header)
+        if isinstance(dictionary, Reply):
+            return dictionary
+        try:
+            plain = decompress(packed, dictionary=dictionary,
+                               limit=SALT_KEY_BYTES + PACKAGE_RAW_BYTES + 4 * PACKAGE_LEAVES)
+            entries = unpack_entries(plain, origin=origin, start=header.start)
         except ProtocolError as exc:
             return _error(400, "malformed", exc.reason)
         if len(entries) != header.end - header.start:
             return _error(400, "malformed", "package holds the wrong number of entries")
         return header, entries
 
+    def _dictionary(self, header: PackageHeader) -> bytes | Reply:
+        """The stored entries a package is compressed against; a package that names
+        entries the county does not hold yet is out of order (409, resume)."""
+        if not header.dict_entries:
+            return b""
+        first = header.start - header.dict_entries
+        with self.db.read() as tx:
+            rows = tx.entries(header.origin, first, header.start)
+            st = tx.station(header.origin)
+        if len(rows) < header.dict_entries:
+            return Reply(409, _cursor(st)) if st is not None else _error(403, "unknown-station")
+        dictionary = frame_entries(r[1] for r in rows)
+        if len(dictionary) > DICT_BYTES:
+            return _error(400, "malformed", "package dictionary is too large")
+        return dictionary
+
     def _store(self, tx: Tx, st: StationRow, header: PackageHeader, entries: list[bytes],
                hashes: list[bytes], cp: tuple[int, bytes], body: bytes, now: str) -> Reply:
         """Check the new leaves against the signed checkpoint, store them, maybe cosign."""
-        problem = _entries_problem(entries, header.start, st)
+        problem = _entries_problem(entries, st.size, st)
         frontier = Frontier(st.size, unpack_peaks(st.peaks) if st.peaks else [])
         for h in hashes:
             frontier.append(h)
@@ -321,7 +350,7 @@ class County:
         if problem is not None:
             tx.add_evidence(st.origin, "mismatch", now, problem, body)
             return _error(422, "mismatch", problem)
-        tx.add_entries(st.origin, header.start, entries, hashes, now)
+        tx.add_entries(st.origin, st.size, entries, hashes, now)
         tx.set_stored(st.origin, header.end, pack_peaks(frontier.peaks))
         if header.end == cp[0]:
             return Reply(200, {"receipt": self._receipt(tx, st.origin, cp[0]),

@@ -119,7 +119,7 @@ def _feed_packages(county: County, upload: Upload, cursor: int, name: str) -> st
     resume rule the station's HTTP loop follows. The receipt, or None if the bundle runs
     out before the checkpoint is complete."""
     for _ in range(len(upload.packages)):
-        body = upload.packages.get(cursor)
+        body = upload.packages.get(cursor) or _covering(upload.packages, cursor)
         if body is None:
             return None
         reply = county.add_entries(upload.origin, body)
@@ -131,6 +131,18 @@ def _feed_packages(county: County, upload: Upload, cursor: int, name: str) -> st
             return None
         cursor = int(reply.body["next"])
     return None
+
+
+def _covering(packages: Mapping[int, bytes], cursor: int) -> bytes | None:
+    """The package that reaches furthest past ``cursor`` among those starting before it
+    (the county checks the part it already stores and keeps the rest)."""
+    best: tuple[int, bytes] | None = None
+    for first, body in packages.items():
+        if first < cursor:
+            end = parse_package(body)[0].end
+            if end > cursor and (best is None or end > best[0]):
+                best = (end, body)
+    return None if best is None else best[1]
 
 
 def export_bundle(county: County, station: str) -> bytes:

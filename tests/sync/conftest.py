@@ -29,9 +29,13 @@ from sync.county.app import create_app
 from sync.county.keys import init_keys
 from sync.county.service import County
 from sync.county.store import CountyDb
+from sync.protocol import PackageLimits
 from sync.station import enroll
 from tests.conftest import SAMPLE_CATALOG
 
+# Packages of 256 entries: a test backlog of a few hundred entries then makes several, as a
+# month does at the protocol's real limits (a station may always cut smaller packages).
+SMALL = PackageLimits(leaves=256, raw_bytes=256 * 1024)
 COUNTY_NAME = "county/330199"
 TOWN_CODE = "330199101000"
 VILLAGE_CODE = "330199101201"

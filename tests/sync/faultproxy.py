@@ -149,6 +149,7 @@ class Link:
 @dataclass
 class Stats:
     connections: int = 0
+    requests: int = 0  # HTTP requests delivered to the server: round trips
     up: int = 0  # bytes delivered to the server
     down: int = 0  # bytes delivered to the client
 
@@ -262,6 +263,7 @@ class FaultProxy:
         if direction == UP:
             link.requests.append(data.split(b"\r\n", 1)[0])
             line = link.requests[-1]
+            self.stats.requests += 1
         else:
             line = link.requests.popleft() if link.requests else b""
             if link.discard:

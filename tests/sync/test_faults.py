@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from sync.client import HttpTransport
 from sync.county.service import County
 from sync.protocol import split_packages
 from sync.station import acknowledged, packages, require_enrollment, sync_once
-from tests.sync.conftest import RunningServer
+from tests.sync.conftest import SMALL, RunningServer
 from tests.sync.county_process import ROOT, CountyProcess
 from tests.sync.faultproxy import (
     BOTH,
@@ -42,14 +43,19 @@ from tests.sync.faultproxy import (
 from tests.sync.invariants import CountyView, check_invariants, i7_sync_completes
 
 TIMEOUT = 2.0  # seconds: a package here is a few KiB, so two silent seconds mean a fault
+sync_small = partial(sync_once, limits=SMALL)
 ENTRIES = b"/add-entries"
 CHECKPOINT = b"/add-checkpoint"
 
 
 def append_notes(st: Station, n: int) -> None:
+    """``n`` entries, each with 32 random bytes (like a sealed name) so that they do not
+    compress to nothing against each other: a package of 256 is ≈ 9 KiB on the wire."""
+    rng = random.Random(st.ledger.size())
     with st.transaction() as tx:
         for i in range(n):
-            tx.append("test.note", {"n": i, "text": "村民来办低保年审，材料齐全，当场受理" * 2})
+            tx.append("test.note", {"n": i, "text": "村民来办低保年审，材料齐全，当场受理",
+                                    "ref": f"{rng.getrandbits(256):064x}"})
 
 
 @pytest.fixture
@@ -72,7 +78,7 @@ def through(proxy: FaultProxy) -> HttpTransport:
 
 def package_ends(st: Station, start: int = 0) -> list[int]:
     rows = list(st.ledger.rows(start))
-    return [end for _, end in split_packages([len(r[1]) for r in rows], start)]
+    return [end for _, end in split_packages([len(r[1]) for r in rows], start, SMALL)]
 
 
 def county_size(county: County, st: Station) -> int:
@@ -87,7 +93,7 @@ def sync_fails(st: Station, proxy: FaultProxy, *toxics: Toxic,
                error: type[Exception] = CountyUnreachable) -> None:
     proxy.set(*toxics)
     with through(proxy) as transport, pytest.raises(error):
-        sync_once(st, transport)
+        sync_small(st, transport)
     proxy.clear()
 
 
@@ -107,7 +113,7 @@ def test_a_request_cut_mid_package_keeps_the_packages_before_it(
     assert county_size(county, backlog) == first  # package 1 kept, never half of package 2
     invariants(backlog, county)
     with through(proxy) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
     assert report.county_size == first and report.sent_entries == total - first
     assert acknowledged(backlog) == total
     invariants(backlog, county)
@@ -120,12 +126,12 @@ def test_an_answer_cut_short_after_the_commit_is_not_sent_again(
 
     assert county_size(county, backlog) == second  # the county stored what it answered
     with through(proxy) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
     assert report.sent_entries == total - second
     invariants(backlog, county)
 
 
-@pytest.mark.parametrize("path", [b"/checkpoint", CHECKPOINT, ENTRIES])
+@pytest.mark.parametrize("path", [CHECKPOINT, ENTRIES])
 def test_a_connection_reset_by_peer_loses_nothing(
         backlog: Station, county: County, proxy: FaultProxy, path: bytes):
     sync_fails(backlog, proxy, ResetPeer(n=100, path=path, times=1))
@@ -142,7 +148,7 @@ def test_a_slow_jittery_sliced_link_only_takes_longer(
     proxy.set(Latency(ms=40, jitter=30, direction=BOTH), Slicer(size=512, delay=0.001),
               Bandwidth(rate=400_000))
     with through(proxy) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
     assert report.packages == 3 and acknowledged(backlog) == backlog.ledger.size()
     assert proxy.stats.up > report.bytes_sent  # every package crossed the shaped link
     invariants(backlog, county)
@@ -163,7 +169,7 @@ def test_a_hung_server_times_out_and_the_next_sync_resumes(
 
     assert county_size(county, backlog) == first
     with through(proxy) as transport:
-        assert sync_once(backlog, transport).sent_entries == total - first
+        assert sync_small(backlog, transport).sent_entries == total - first
     invariants(backlog, county)
 
 
@@ -179,7 +185,7 @@ def test_a_lost_receipt_is_asked_again_and_the_cursor_advances_once(
     assert stored.size == stored.receipt_size == total  # committed and cosigned…
     assert acknowledged(backlog) == 0  # …but the station never heard
     with through(proxy) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
     assert report.sent_entries == 0 and report.receipt is not None
     assert report.receipt.note() == stored.receipts[total]  # the stored receipt, byte for byte
     assert [r.size for r in backlog.sync_state.receipts()] == [total]
@@ -199,7 +205,7 @@ def test_every_request_delivered_twice_changes_nothing(
         backlog: Station, county: County, proxy: FaultProxy):
     proxy.set(Duplicate())
     with through(proxy) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
     assert report.packages == 3 and acknowledged(backlog) == backlog.ledger.size()
     view = invariants(backlog, county)
     assert len(view.receipts) == 1
@@ -241,12 +247,12 @@ def test_county_killed_between_packages_resumes_from_what_it_stored(
 
     with HttpTransport(county_process.url, timeout=TIMEOUT) as transport, \
             pytest.raises(CountyUnreachable):
-        sync_once(backlog, transport, kill_after_the_first_package)
+        sync_small(backlog, transport, kill_after_the_first_package)
     assert county_size(county, backlog) == first
 
     county_process.start()
     with HttpTransport(county_process.url, timeout=TIMEOUT) as transport:
-        assert sync_once(backlog, transport).sent_entries == total - first
+        assert sync_small(backlog, transport).sent_entries == total - first
     invariants(backlog, county)
 
 
@@ -257,7 +263,7 @@ def test_county_killed_right_after_a_commit_kept_it(
     county_process.start(die_after=f"add_entries:{package}")
     with HttpTransport(county_process.url, timeout=TIMEOUT) as transport, \
             pytest.raises(CountyUnreachable):
-        sync_once(backlog, transport)
+        sync_small(backlog, transport)
     county_process.wait_dead()
     stored = CountyView.read(county.db, backlog.info.origin)
     assert stored.size == ends[package - 1]  # committed before the crash, so it survived
@@ -265,7 +271,7 @@ def test_county_killed_right_after_a_commit_kept_it(
 
     county_process.start()
     with HttpTransport(county_process.url, timeout=TIMEOUT) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
     assert report.sent_entries == ends[-1] - ends[package - 1]
     if package == 3:  # the receipt made before the crash is the one the station gets
         assert report.receipt is not None and report.receipt.note() == stored.receipts[ends[-1]]
@@ -304,10 +310,10 @@ def test_station_killed_before_saving_its_receipt_gets_the_same_one_next_time(
     assert stored.receipt_size == total and acknowledged(backlog) == 0
 
     with HttpTransport(county_server.url, timeout=TIMEOUT) as transport:
-        report = sync_once(backlog, transport)
+        report = sync_small(backlog, transport)
         assert report.sent_entries == 0 and report.receipt is not None
         assert report.receipt.note() == stored.receipts[total]
-        sync_once(backlog, transport)
+        sync_small(backlog, transport)
     assert [r.size for r in backlog.sync_state.receipts()] == [total]  # advanced once
     invariants(backlog, county)
 
@@ -319,7 +325,7 @@ KILL = "kill -9 the county between packages"  # fault 5, done by the test itself
 
 def _random_fault(rng: random.Random) -> tuple[Toxic, ...] | str:
     """One of faults 1–3 and 5–7 (numbers as in sync_crypto.md §4), aimed at a random request."""
-    path = rng.choice([b"/checkpoint", CHECKPOINT, ENTRIES, ENTRIES, ENTRIES])
+    path = rng.choice([CHECKPOINT, CHECKPOINT, ENTRIES, ENTRIES, ENTRIES])
     hit = {"path": path, "skip": rng.randint(0, 2) if path == ENTRIES else 0, "times": 1}
     choices: list[tuple[Toxic, ...] | str] = [
         (LimitData(n=rng.randint(0, 4000), **hit),),  # 1, 7: cut or truncated request
@@ -348,7 +354,8 @@ def _replay_or_reorder(st: Station, transport: HttpTransport, db: County,
     else:
         note = st.ledger.head_note()
         assert note is not None
-        for _, _, body in list(packages(st, before.size, note, require_enrollment(st).keys))[1:2]:
+        keys = require_enrollment(st).keys
+        for _, _, body in list(packages(st, before.size, note, keys, SMALL))[1:2]:
             assert transport.add_entries(st.info.origin, body)[0] == 409  # out of order
         assert CountyView.read(db.db, st.info.origin).entries == before.entries
 
@@ -366,7 +373,7 @@ def _sync_with(st: Station, proxy: FaultProxy, process: CountyProcess,
     proxy.set(*(() if fault == KILL else fault))
     with through(proxy) as transport:
         try:
-            sync_once(st, transport, kill if fault == KILL else None)
+            sync_small(st, transport, kill if fault == KILL else None)
         except CountyUnreachable:
             pass
         except SyncRefused:
@@ -393,7 +400,8 @@ def test_a_seeded_mix_of_faults_keeps_every_invariant(
             with through(proxy) as transport:
                 _replay_or_reorder(village, transport, county, rng, sent)
             sent += [body for _, _, body in packages(village, 0, note,
-                                                     require_enrollment(village).keys)][:1]
+                                                     require_enrollment(village).keys,
+                                                     SMALL)][:1]
         recovers(village, proxy)
         invariants(village, county)
     finally:

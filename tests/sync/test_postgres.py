@@ -35,6 +35,7 @@ from tests.sync.cli_helpers import (
 )
 from tests.sync.conftest import (
     COUNTY_NAME,
+    SMALL,
     VILLAGE,
     VILLAGE_CODE,
     enroll_station,
@@ -110,7 +111,7 @@ def test_a_full_http_sync_lands_in_postgres(pg_village: tuple[Station, HttpTrans
     st, transport = pg_village
     append_notes(st, 300)  # more than one package
 
-    first = sync_once(st, transport)
+    first = sync_once(st, transport, limits=SMALL)
     again = sync_once(st, transport)
 
     assert first.receipt is not None and first.receipt.size == st.ledger.size()
@@ -138,11 +139,12 @@ def test_a_forked_history_is_kept_as_evidence_in_postgres(
     with Station.open(st.folder, clock=clock) as original, \
             Station.open(tmp_path / "copy", clock=clock) as copy:
         append_notes(original, 2)
+        clock.advance(seconds=1)  # the same notes a second later: another history
         append_notes(copy, 2)
         sync_once(original, transport)
-        with pytest.raises(HistoryConflict):  # the copy sees the county's receipt differ
+        with pytest.raises(HistoryConflict):  # the county refuses the copy's checkpoint
             sync_once(copy, transport)
-        # …and were it to send its checkpoint anyway, the county keeps it as evidence.
+        # …and every time it is sent again, the county keeps it as evidence.
         reply = pg_county.add_checkpoint(copy.info.origin,
                                          checkpoint_request(copy, first.size).encode())
         origin, size = original.info.origin, original.ledger.size()
@@ -152,7 +154,7 @@ def test_a_forked_history_is_kept_as_evidence_in_postgres(
     with pg_county.db.read() as tx:
         evidence = tx.evidence(origin)
         row = tx.station(origin)
-    assert [e[2] for e in evidence] == ["fork"]
+    assert [e[2] for e in evidence] == ["fork", "fork"]
     assert isinstance(evidence[0][5], bytes) and b"old " in evidence[0][5]
     assert row is not None and row.committed_size == row.receipt_size == size
 

@@ -18,11 +18,21 @@ from hypothesis import strategies as st
 from station_app.crypto import Signer, signature_checker
 from station_app.crypto.kem import SUITE_ID, KemKey, seal_to
 from station_app.domain.canonical import canonical_json
-from station_app.domain.log import Checkpoint, SignedCheckpoint, make_origin, note_key_id
+from station_app.domain.log import (
+    Checkpoint,
+    LogEntry,
+    MonoReading,
+    SignedCheckpoint,
+    derived_salt,
+    make_origin,
+    note_key_id,
+)
 from station_app.errors import CryptoFailure
 from sync.codec import compress, decompress
 from sync.protocol import (
     CERT_PURPOSE,
+    DICT_BYTES,
+    DICT_LEAVES,
     KEYSET_PURPOSE,
     MAX_ENTRY_BYTES,
     MAX_HEADER_BYTES,
@@ -34,11 +44,13 @@ from sync.protocol import (
     CheckpointRequest,
     CountyKeys,
     PackageHeader,
+    PackageLimits,
     ProtocolError,
     Receipt,
     b64,
     cosign,
     cosigner_key_id,
+    dictionary_count,
     enrollment_mac_key,
     frame_entries,
     key_id,
@@ -48,6 +60,7 @@ from sync.protocol import (
     normalize_code,
     open_doc,
     open_keyset,
+    pack_entries,
     package_bytes,
     parse_checkpoint_note,
     parse_checkpoint_request,
@@ -58,6 +71,7 @@ from sync.protocol import (
     split_packages,
     unb64,
     unframe_entries,
+    unpack_entries,
 )
 
 STATION = Signer(bytes(range(32)))
@@ -90,17 +104,20 @@ def header(**changes: Any) -> PackageHeader:
     return PackageHeader(**values)
 
 
+SALT_KEY = bytes(range(200, 232))
+
+
 def sealed_package(entries: list[bytes], **changes: Any) -> bytes:
     head = header(end=120 + len(entries), **changes)
-    return package_bytes(head, seal_to(COUNTY_KEM.public_key, compress(frame_entries(entries)),
-                                       head.info()))
+    plain = pack_entries(entries, origin=ORIGIN, start=120, salt_key=SALT_KEY)
+    return package_bytes(head, seal_to(COUNTY_KEM.public_key, compress(plain), head.info()))
 
 
 def open_package(data: bytes) -> tuple[PackageHeader, list[bytes]]:
     """What the county does with a package body, minus the database."""
     head, ciphertext = parse_package(data)
     plain = decompress(COUNTY_KEM.open(ciphertext, head.info()), limit=PACKAGE_RAW_BYTES * 2)
-    return head, unframe_entries(plain)
+    return head, unpack_entries(plain, origin=ORIGIN, start=head.start)
 
 
 def flip(data: bytes, at: int, mask: int) -> bytes:
@@ -308,6 +325,8 @@ def _fields(**changes: Any) -> dict[str, Any]:
     _raw_package(_fields(end=301)),  # beyond the checkpoint
     _raw_package(_fields(start=0, end=PACKAGE_LEAVES + 1)),
     _raw_package(_fields(start=-1)),
+    _raw_package(_fields(dict=121)),  # a dictionary reaching before entry 0
+    _raw_package(_fields(dict=...)),
     _raw_package(_fields(start=True)),
     _raw_package(_fields(origin=5)),
     _raw_package(_fields(proof=[b64(b"\x01" * 31)])),
@@ -413,9 +432,70 @@ def test_each_package_but_the_last_is_full(sizes: list[int], start: int):
         assert len(taken) > PACKAGE_LEAVES or sum(taken) > PACKAGE_RAW_BYTES
 
 
-def test_a_month_of_entries_makes_a_few_packages():
-    assert split_packages([600] * 3300, 40) == [
-        (40 + i * 256, min(40 + (i + 1) * 256, 3340)) for i in range(13)]
+def test_a_month_of_entries_makes_two_packages():
+    """≈ 4,300 entries of ≈ 1 KB: two requests to the county, whatever the link."""
+    assert split_packages([1000] * 4322, 40) == [(40, 4136), (4136, 4362)]
+
+
+def test_a_sender_may_cut_smaller_packages():
+    assert split_packages([600] * 600, 0, PackageLimits(leaves=256, raw_bytes=10**6)) == [
+        (0, 256), (256, 512), (512, 600)]
+
+
+# ---------------------------------------------------------- plaintext: salts and dictionary
+
+
+def log_entry(idx: int, salt: str, body: dict[str, Any] | None = None) -> bytes:
+    return LogEntry(origin=ORIGIN, idx=idx, kind="case.moved", actor="clerk-li",
+                    t_wall="2025-09-29T09:00:00.000+08:00",
+                    t_mono=MonoReading(boot="b1", us=idx), beacon=None, catalog="2025.4",
+                    salt=salt, body=body or {"note": '"salt":"x","t_mono":'}).encode()
+
+
+def test_derived_salts_do_not_travel_and_come_back_byte_for_byte():
+    derived = [log_entry(i, derived_salt(SALT_KEY, ORIGIN, i)) for i in range(120, 125)]
+    random_salt = log_entry(125, b64(b"\x07" * 16))  # an entry from before derived salts
+    entries = [*derived, random_salt]
+    plain = pack_entries(entries, origin=ORIGIN, start=120, salt_key=SALT_KEY)
+    assert unpack_entries(plain, origin=ORIGIN, start=120) == entries
+    assert len(plain) == 32 + sum(4 + len(e) for e in entries) - 5 * len(
+        b'"salt":"' + derived_salt(SALT_KEY, ORIGIN, 120).encode() + b'",')
+    for i in range(120, 125):
+        assert derived_salt(SALT_KEY, ORIGIN, i).encode() not in plain
+
+
+@given(st.lists(st.booleans(), max_size=20), st.integers(0, 10**6))
+def test_entries_round_trip_whatever_mix_of_salts(derived: list[bool], start: int):
+    entries = [log_entry(start + i, derived_salt(SALT_KEY, ORIGIN, start + i) if d
+                         else b64(bytes([i]) * 16)) for i, d in enumerate(derived)]
+    plain = pack_entries(entries, origin=ORIGIN, start=start, salt_key=SALT_KEY)
+    assert unpack_entries(plain, origin=ORIGIN, start=start) == entries
+
+
+def test_entries_unpacked_at_another_index_or_origin_do_not_come_back_the_same():
+    entries = [log_entry(120, derived_salt(SALT_KEY, ORIGIN, 120))]
+    plain = pack_entries(entries, origin=ORIGIN, start=120, salt_key=SALT_KEY)
+    assert unpack_entries(plain, origin=ORIGIN, start=121) != entries
+    assert unpack_entries(plain, origin="vss/other", start=120) != entries
+
+
+def test_the_dictionary_is_the_newest_entries_that_fit():
+    assert dictionary_count([]) == 0
+    assert dictionary_count([100] * 5) == 5
+    assert dictionary_count([100] * 5000) == DICT_LEAVES
+    assert dictionary_count([DICT_BYTES, 10, 10]) == 2  # the old big one does not fit
+
+
+def test_a_plaintext_needs_its_dictionary():
+    before = frame_entries([log_entry(i, b64(bytes(16))) for i in range(10)])
+    plain = pack_entries([log_entry(10, b64(bytes(16)))], origin=ORIGIN, start=10,
+                         salt_key=SALT_KEY)
+    packed = compress(plain, before)
+    assert len(packed) < len(compress(plain))
+    assert decompress(packed, limit=10**6, dictionary=before) == plain
+    for wrong in (b"", b"x" * len(before)):
+        with pytest.raises(ProtocolError):
+            decompress(packed, limit=10**6, dictionary=wrong)
 
 
 # ------------------------------------------------------------------- signed documents

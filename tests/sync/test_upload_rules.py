@@ -49,7 +49,7 @@ from sync.county.store import CountyDb
 from sync.protocol import (
     CheckpointRequest,
     PackageHeader,
-    frame_entries,
+    pack_entries,
     package_bytes,
     parse_package,
     sha256_hex,
@@ -61,7 +61,14 @@ from sync.station import (
     require_enrollment,
     sync_once,
 )
-from tests.sync.conftest import TOWN, RunningServer, enroll_station, make_station, serve
+from tests.sync.conftest import (
+    SMALL,
+    TOWN,
+    RunningServer,
+    enroll_station,
+    make_station,
+    serve,
+)
 from tests.sync.invariants import CountyView, check_invariants
 
 
@@ -101,7 +108,8 @@ def test_an_exact_replay_gets_the_stored_receipt_byte_for_byte(
     append_notes(village, 300)
     note = village.ledger.head_note()
     assert note is not None
-    bodies = [body for _, _, body in packages(village, 0, note, require_enrollment(village).keys)]
+    keys = require_enrollment(village).keys
+    bodies = [body for _, _, body in packages(village, 0, note, keys, SMALL)]
     request = checkpoint_request(village, 0).encode()
     receipt = sync_once(village, transport).receipt
     assert receipt is not None
@@ -192,7 +200,8 @@ def test_a_flipped_bit_or_an_altered_header_is_refused_and_nothing_stored(
         village: Station, county: County, transport: HttpTransport, how: str):
     append_notes(village, 600)
     note, start = commit_head(county, village)
-    first, second = list(packages(village, start, note, require_enrollment(village).keys))[:2]
+    keys = require_enrollment(village).keys
+    first, second = list(packages(village, start, note, keys, SMALL))[:2]
     assert transport.add_entries(village.info.origin, first[2])[0] == 202
     before = view(county, village)
 
@@ -295,8 +304,9 @@ def test_other_content_for_stored_indices_is_fork_evidence(
     header = PackageHeader(origin=village.info.origin, kid=kid, suite=SUITE_ID,
                            start=size - 10, end=size, checkpoint=sha256_hex(note.encode()),
                            size=size, proof=())
-    body = package_bytes(header, seal_to(public, compress(frame_entries(entries)),
-                                         header.info()))
+    plain = pack_entries(entries, origin=village.info.origin, start=size - 10,
+                         salt_key=village.salt_key)
+    body = package_bytes(header, seal_to(public, compress(plain), header.info()))
     before = view(county, village)
 
     status, answer = transport.add_entries(village.info.origin, body)

@@ -39,6 +39,7 @@ from tests.sync.cli_helpers import county_serving, init_county, init_station, ok
 from tests.sync.cli_helpers import station as station_cli
 from tests.sync.conftest import (
     COUNTY_NAME,
+    SMALL,
     TOWN,
     RunningServer,
     enroll_station,
@@ -148,7 +149,7 @@ def test_the_county_continues_from_where_an_interrupted_online_sync_stopped(
     with village.transaction():
         village.ledger.mark_used(request.signed.checkpoint.size, "sync", iso(village.clock.now()))
     assert county.add_checkpoint(origin, request.encode()).status == 202
-    first = next(packages(village, 0, request.note, keys))
+    first = next(packages(village, 0, request.note, keys, SMALL))
     assert county.add_entries(origin, first[2]).status == 202  # …and then the link dropped
     append_notes(village, 10)
 
@@ -170,7 +171,7 @@ def test_a_receipt_lost_on_the_way_back_does_not_strand_the_next_bundle(
         village.ledger.mark_used(request.signed.checkpoint.size, "sync", iso(village.clock.now()))
     county.add_checkpoint(origin, request.encode())
     answers = [county.add_entries(origin, body).status
-               for _, _, body in packages(village, 0, request.note, keys)]
+               for _, _, body in packages(village, 0, request.note, keys, SMALL)]
     assert answers[-1] == 200 and acknowledged(village) == 0  # stored, receipt lost
     append_notes(village, 300)
 
