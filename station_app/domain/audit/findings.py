@@ -1,0 +1,125 @@
+"""Audit findings: what the county's checks found about one station, as plain data.
+
+A finding names the station, a stable code (``NUMBER_GAP``, ``BACKDATED`` …) that scripts,
+exports and the dashboard key on, a severity, the log entries and case/proxy numbers it is
+about, a Chinese message for people and its evidence. Evidence is plain JSON data holding
+only strings, integers, booleans, lists and dicts (times as ISO text, durations as whole
+seconds or minutes), so a finding can be written as canonical JSON and stored or signed.
+
+Red means something an honest station cannot produce (a number missing from the sequence, a
+clock set back); amber means a pattern somebody should look at (补录, a long sync lag).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    RED = "RED"
+    AMBER = "AMBER"
+
+    @property
+    def label(self) -> str:
+        return {"RED": "红色（需核查）", "AMBER": "黄色（需关注）"}[self.value]
+
+
+class FindingCode(StrEnum):
+    """Every code a check can report, with its Chinese name and default severity."""
+
+    LOG_GAP = "LOG_GAP"
+    NUMBER_GAP = "NUMBER_GAP"
+    DUPLICATE_NUMBER = "DUPLICATE_NUMBER"
+    FOREIGN_NUMBER = "FOREIGN_NUMBER"
+    BAD_TIMESTAMP = "BAD_TIMESTAMP"
+    BEACON_INVALID = "BEACON_INVALID"
+    BACKDATED = "BACKDATED"
+    POSTDATED = "POSTDATED"
+    CLOCK_BACKWARDS = "CLOCK_BACKWARDS"
+    MONO_BACKWARDS = "MONO_BACKWARDS"
+    BATCH_ENTRY = "BATCH_ENTRY"
+    LATE_ENTRY = "LATE_ENTRY"
+    SYNC_LAG = "SYNC_LAG"
+    NO_RECENT_SYNC = "NO_RECENT_SYNC"
+    CLOCK_SKEW = "CLOCK_SKEW"
+
+    @property
+    def label(self) -> str:
+        return _CODES[self][0]
+
+    @property
+    def severity(self) -> Severity:
+        return _CODES[self][1]
+
+
+_R, _A = Severity.RED, Severity.AMBER
+_CODES: Mapping[FindingCode, tuple[str, Severity]] = {
+    FindingCode.LOG_GAP: ("账本序号不连续", _R),
+    FindingCode.NUMBER_GAP: ("编号缺号", _R),
+    FindingCode.DUPLICATE_NUMBER: ("编号重复", _R),
+    FindingCode.FOREIGN_NUMBER: ("编号不属于本站", _R),
+    FindingCode.BAD_TIMESTAMP: ("时间格式无效", _R),
+    FindingCode.BEACON_INVALID: ("县级回执标记无效", _R),
+    FindingCode.BACKDATED: ("录入时间早于已收到的县级回执（倒签）", _R),
+    FindingCode.POSTDATED: ("录入时间晚于县级确认时间", _R),
+    FindingCode.CLOCK_BACKWARDS: ("系统时间被往回调", _R),
+    FindingCode.MONO_BACKWARDS: ("单调时钟倒退", _R),
+    FindingCode.BATCH_ENTRY: ("集中突击录入（疑似体外循环）", _R),
+    FindingCode.LATE_ENTRY: ("补录", _A),
+    FindingCode.SYNC_LAG: ("录入后迟迟未同步", _A),
+    FindingCode.NO_RECENT_SYNC: ("长期未同步", _A),
+    FindingCode.CLOCK_SKEW: ("站点时钟偏差过大", _A),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One thing a check found. ``entries`` are log indices, ``numbers`` 办件编号/代办序号.
+
+    Not hashable (``evidence`` is a dict); compare findings with ``==`` or by ``code``.
+    """
+
+    station: str
+    code: FindingCode
+    severity: Severity
+    message: str
+    entries: tuple[int, ...] = ()
+    numbers: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.code.label
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (canonical-JSON safe: no floats anywhere)."""
+        return {"station": self.station, "code": self.code.value,
+                "severity": self.severity.value, "label": self.code.label,
+                "message": self.message, "entries": list(self.entries),
+                "numbers": list(self.numbers), "evidence": dict(self.evidence)}
+
+
+def finding(station: str, code: FindingCode, message: str, *, entries: Iterable[int] = (),
+            numbers: Iterable[str] = (), evidence: Mapping[str, Any] | None = None,
+            severity: Severity | None = None) -> Finding:
+    """A finding with the code's default severity; numbers deduplicated in first-seen order."""
+    return Finding(station=station, code=code, severity=severity or code.severity,
+                   message=message, entries=tuple(entries),
+                   numbers=tuple(dict.fromkeys(n for n in numbers if n)),
+                   evidence=dict(evidence or {}))
+
+
+def station_status(findings: Iterable[Finding]) -> str:
+    """The dashboard colour: ``red`` if any red finding, ``amber`` if any, else ``green``."""
+    severities = {f.severity for f in findings}
+    if Severity.RED in severities:
+        return "red"
+    return "amber" if severities else "green"
+
+
+def flagged_numbers(findings: Iterable[Finding]) -> frozenset[str]:
+    """Every case or proxy number some finding is about (used to weight spot checks)."""
+    return frozenset(n for f in findings for n in f.numbers)
