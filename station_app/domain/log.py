@@ -203,6 +203,8 @@ def parse_note(text: str) -> SignedCheckpoint:
         raise MalformedEntry(f"checkpoint field is malformed: {exc}") from exc
     if size < 0 or str(size) != lines[1] or len(root) != 32 or len(raw) != 4 + 64:
         raise MalformedEntry("checkpoint size, root or signature has the wrong length")
+    if base64.b64encode(root).decode() != lines[2] or base64.b64encode(raw).decode() != stamp:
+        raise MalformedEntry("checkpoint base64 is not canonical")  # one note, one spelling
     return SignedCheckpoint(Checkpoint(lines[0], size, root), name, raw[:4], raw[4:])
 
 

@@ -225,6 +225,13 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def _unused_bit_set(text: str) -> str:
+    """The same bytes spelled with the last character's unused low bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body = text.rstrip("=")
+    return body[:-1] + alphabet[alphabet.index(body[-1]) ^ 1] + text[len(body):]
+
+
 @pytest.mark.parametrize(
     "note",
     [
@@ -246,6 +253,7 @@ def _b64(data: bytes) -> str:
         NOTE.replace(_b64(ROOT), _b64(ROOT[:31])),  # short root
         NOTE.replace(_b64(ROOT), _b64(ROOT + b"\x00")),
         NOTE.replace(_b64(ROOT), "%" + _b64(ROOT)[1:]),
+        NOTE.replace(_b64(ROOT), _unused_bit_set(_b64(ROOT))),
         NOTE.replace("\n5\n", "\n-1\n"),
         NOTE.replace("\n5\n", "\n+5\n"),
         NOTE.replace("\n5\n", "\n05\n"),
@@ -257,11 +265,13 @@ def _b64(data: bytes) -> str:
     ids=["empty", "no blank line", "no final newline", "trailing blank line",
          "two signatures", "extra body line", "no origin", "hyphen", "no space after dash",
          "no stamp", "empty stamp", "bad base64 stamp", "unpadded stamp", "short signature",
-         "long signature", "short root", "long root", "bad base64 root", "negative size",
+         "long signature", "short root", "long root", "bad base64 root",
+         "non-canonical base64 root", "negative size",
          "plus sign", "leading zero", "leading space", "decimal size", "word size",
          "non-ASCII digit"],
 )
 def test_notes_that_are_not_one_signed_checkpoint_are_refused(note: str) -> None:
+    """Including another spelling of the same bytes: one note has one text."""
     with pytest.raises(MalformedEntry):
         parse_note(note)
 
