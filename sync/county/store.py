@@ -338,6 +338,11 @@ class Tx:
         row = self.one("SELECT note FROM receipt WHERE origin = ? AND size = ?", [origin, size])
         return None if row is None else row[0]
 
+    def receipts(self, origin: str) -> list[tuple[int, str, int]]:
+        """Every receipt given to ``origin``: (size, note, county unix time), by size."""
+        return self.all("SELECT size, note, county_time FROM receipt WHERE origin = ? "
+                        "ORDER BY size", [origin])
+
     def add_receipt(self, origin: str, size: int, note: str, county_time: int) -> None:
         self.run("INSERT INTO receipt (origin, size, note, county_time) VALUES (?, ?, ?, ?)",
                  [origin, size, note, county_time])

@@ -45,6 +45,10 @@ class FindingCode(StrEnum):
     SYNC_LAG = "SYNC_LAG"
     NO_RECENT_SYNC = "NO_RECENT_SYNC"
     CLOCK_SKEW = "CLOCK_SKEW"
+    LOG_INVALID = "LOG_INVALID"
+    HISTORY_REWRITTEN = "HISTORY_REWRITTEN"
+    QUARANTINED = "QUARANTINED"
+    MALFORMED_ENTRY = "MALFORMED_ENTRY"
 
     @property
     def label(self) -> str:
@@ -72,6 +76,10 @@ _CODES: Mapping[FindingCode, tuple[str, Severity]] = {
     FindingCode.SYNC_LAG: ("录入后迟迟未同步", _A),
     FindingCode.NO_RECENT_SYNC: ("长期未同步", _A),
     FindingCode.CLOCK_SKEW: ("站点时钟偏差过大", _A),
+    FindingCode.LOG_INVALID: ("账本校验不通过", _R),
+    FindingCode.HISTORY_REWRITTEN: ("已确认的记录被改写或删除", _R),
+    FindingCode.QUARANTINED: ("吊销后仍有上传（已隔离待核）", _R),
+    FindingCode.MALFORMED_ENTRY: ("记录内容无法解读", _R),
 }
 
 
