@@ -22,7 +22,7 @@ from station_app.domain.cases import (
     move_body,
     visit_body,
 )
-from station_app.domain.catalog import CaseType, ServiceItem
+from station_app.domain.catalog import ServiceItem
 from station_app.domain.clock import CST, iso, local_day
 from station_app.domain.evaluations import Channel as EvalChannel
 from station_app.domain.evaluations import Level, evaluation_body
@@ -31,28 +31,11 @@ from station_app.domain.numbering import case_number, proxy_number
 from station_app.domain.proxy import ProxyEntry, fold_proxy, registered_body
 from station_app.domain.proxy import move_body as proxy_move_body
 from station_app.domain.states import CaseState, ProxyState
-from station_app.domain.timelimits import TimeLimit
+from tests.domain.test_cases_domain import DETAILS, IMMEDIATE, PROMISED  # noqa: F401 (re-exported)
 
 STATION = "330199101201"
 SALT = "c2FsdHNhbHRzYWx0c2FsdA=="
 
-PROMISED = ServiceItem(
-    code="CJR-001", name="残疾人证新办", department="县残疾人联合会",
-    case_type=CaseType.PROMISED, legal_limit=TimeLimit(amount=20),
-    promised_limit=TimeLimit(amount=5), result_name="残疾人证")
-IMMEDIATE = ServiceItem(
-    code="YL-002", name="城乡居民养老保险参保登记", department="县社保中心",
-    case_type=CaseType.IMMEDIATE, legal_limit=TimeLimit(amount=0),
-    promised_limit=TimeLimit(amount=0))
-
-DETAILS: dict[CaseState, dict[str, Any]] = {
-    CaseState.REJECTED: {"reason": "不属于本站受理范围", "legal_basis": "《行政许可法》第三十二条"},
-    CaseState.SUPPLEMENT: {"missing": [{"name": "户口簿复印件", "reason": "未提交"}]},
-    CaseState.SUSPENDED: {"reason": "需要现场核查"},
-    CaseState.WITHDRAWN: {"reason": "申请人撤回"},
-    CaseState.VOID: {"reason": "登记错误"},
-    CaseState.FINISHED: {"outcome": "APPROVED"},
-}
 PROXY_DETAILS: dict[ProxyState, dict[str, Any]] = {
     ProxyState.RESULT_RECEIVED: {"result": "已办结"},
     ProxyState.TERMINATED: {"reason": "村民撤回委托"},

@@ -9,8 +9,7 @@ from station_app.domain.calendar import HolidayCalendar
 from station_app.domain.cases import Channel
 from station_app.domain.evaluations import Level
 from station_app.domain.states import CaseState, ProxyState
-
-from .logbook import IMMEDIATE, StationLog, at
+from tests.domain.audit.logbook import IMMEDIATE, StationLog, at
 
 
 def working_days(first: date, last: date, cal: HolidayCalendar) -> list[date]:

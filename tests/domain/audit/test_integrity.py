@@ -12,8 +12,7 @@ from station_app.domain.audit.settings import AuditThresholds
 from station_app.domain.audit.timing import audit_timing
 from station_app.domain.cases import created_body
 from station_app.domain.log import MonoReading, make_origin
-
-from .logbook import PROMISED, StationLog, at
+from tests.domain.audit.logbook import PROMISED, StationLog, at
 
 
 def day_of_cases(drop: int | None = None) -> tuple[StationLog, list[str]]:

@@ -44,8 +44,7 @@ from station_app.domain.evaluations import Level
 from station_app.domain.states import CaseState, ProxyState
 from station_app.errors import InvalidInput
 from station_app.services.calendar_seed import chinese_calendar_years
-
-from .logbook import IMMEDIATE, StationLog, at
+from tests.domain.audit.logbook import IMMEDIATE, StationLog, at
 
 SEEDED = HolidayCalendar.from_years(chinese_calendar_years())
 NOVEMBER = Period.month("2025-11")

@@ -15,9 +15,8 @@ from station_app.domain.canonical import canonical_json
 from station_app.domain.clock import parse_moment, to_cst
 from station_app.domain.log import Beacon
 from station_app.services.calendar_seed import chinese_calendar_years
-
-from .logbook import StationLog, at
-from .scenarios import honest_station, working_days
+from tests.domain.audit.logbook import StationLog, at
+from tests.domain.audit.scenarios import honest_station, working_days
 
 SEEDED = HolidayCalendar.from_years(chinese_calendar_years())
 DEFAULTS = AuditThresholds()
