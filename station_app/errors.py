@@ -49,6 +49,7 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── CountyKeysInvalid
     │   ├── CountyDatabaseUnavailable
     │   └── CountyStationUnknown
+    ├── ExportFailed                 an export (workbook, CSV, PDF report) cannot be written
     └── DataFolderError              the data folder itself is unusable
         ├── DataFolderMissing
         ├── StationExists
@@ -425,6 +426,12 @@ class CountyStationUnknown(CountyError):
     code = "COUNTY_STATION_UNKNOWN"
     message = "县级服务器上没有站点“{value}”的有效注册（未注册或已吊销）"
     message_en = "the county has no live enrollment for station {value}"
+
+
+class ExportFailed(StationError):
+    code = "EXPORT_FAILED"
+    message = "无法导出到“{path}”：{reason}。未写入任何文件"
+    message_en = "cannot export to {path}: {reason_en}; nothing was written"
 
 
 class CryptoFailure(StationError):

@@ -57,7 +57,8 @@ LIBRARY_HOMES = {
     "uvicorn": ("sync.county.cli",),
     "zstandard": ("sync.codec",),
     "flet": ("station_app.ui",),
-    "reportlab": ("station_app.documents.render",),
+    "reportlab": ("station_app.documents",),  # the renderer and the audit report
+    "openpyxl": ("sync.county.exports",),
     "httpx": ("sync.client",),
     "cryptography": ("station_app.crypto",),
     "chinese_calendar": ("station_app.services.calendar_seed",),

@@ -1,4 +1,5 @@
-"""Lay out a filled document as a PDF with reportlab: the only module that imports reportlab.
+"""Lay out a filled document as a PDF with reportlab (it and ``audit_report`` are the only
+modules that import reportlab).
 
 A4 pages for notices, an 80 mm roll for receipts (the page is exactly as tall as its content).
 The bundled fonts are embedded as subsets, so the paper reads the same on any printer and any

@@ -44,7 +44,7 @@ from station_app.domain.audit.records import FoldedLog, fold_station_log
 from station_app.domain.clock import CST, parse_moment
 from station_app.domain.log import LogEntry, MalformedEntry, decode_entry
 from station_app.domain.verify import verify_log
-from station_app.errors import FileInvalid, InvalidDate
+from station_app.errors import FileInvalid, InvalidDate, InvalidInput
 from sync.county.store import CountyDb, StationRow, Tx
 
 THRESHOLDS_FILE = "audit.json"
@@ -132,6 +132,26 @@ def draw_spot_check_for(db: CountyDb, *, month: str, seed: str, now: datetime,
     return draw_spot_check(seed=seed, month=month, candidates=candidates,
                            findings=[f for a, _ in audited for f in a.findings],
                            thresholds=thresholds)
+
+
+def for_town(audit: CountyAudit, town: str) -> CountyAudit:
+    """The audit of one town's stations, its aggregate as the total."""
+    stations = tuple(a for a in audit.stations if a.town == town)
+    if not stations:
+        raise InvalidInput(field="town", label="乡镇编码", reason=f"没有属于“{town}”的站点")
+    return _with_aggregates(stations, audit.period, audit.now, audit.thresholds)
+
+
+def kpi_trend(db: CountyDb, *, months: Sequence[str], now: datetime, town: str | None = None
+              ) -> list[tuple[str, dict[str, KpiResult]]]:
+    """The county's (or one town's) KPIs month by month, for the report's trend chart.
+    Each log is folded once for all months; integrity is the monthly audit's business."""
+    with db.read() as tx:
+        folded = [fold_station_log(row.code, _decode(row, tx.entries(row.origin))[0])
+                  for row in tx.stations() if town is None or town_of(row.code) == town]
+    return [(month, aggregate_tables(compute_kpis(f.records, Period.month(month), f.calendar,
+                                                  now) for f in folded))
+            for month in months]
 
 
 def _audit_all(db: CountyDb, period: Period, now: datetime, thresholds: AuditThresholds,

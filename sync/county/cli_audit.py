@@ -4,7 +4,9 @@
 and KPIs for a month or a date range (``--json`` for scripts: per station ``station``,
 ``root``, ``entries``, ``flags`` and the KPIs by code, ``null`` where no case is behind
 one). ``spotcheck draw`` makes the month's reproducible 调阅 draw and keeps it in the
-county folder. Registered on the ``county`` group by ``sync.county.cli``.
+county folder. ``report`` writes the month as an Excel workbook, a CSV table or the PDF
+monthly report (county or one town) with a trend of the months before. Registered on the
+``county`` group by ``sync.county.cli``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ from typing import Any
 
 import click
 
+from station_app.documents.audit_report import render_audit_report
 from station_app.domain.audit import KPI_BY_CODE, KpiKind, KpiResult, Period
-from station_app.errors import InvalidInput
-from sync.county.audit import CountyAudit, audit_county, draw_spot_check_for, load_thresholds
+from station_app.domain.clock import iso
+from station_app.errors import ExportFailed, InvalidInput
+from sync.county.audit import (
+    CountyAudit,
+    audit_county,
+    draw_spot_check_for,
+    for_town,
+    kpi_trend,
+    load_thresholds,
+)
 from sync.county.cli import Context, _table, json_flag, pass_context
+from sync.county.exports import CSV_TABLES, write_csv, write_workbook
 
 SPOTCHECK_DIR = "spotchecks"
 SHOWN = ("on_time_rate", "on_site_rate", "evaluation_rate", "satisfaction_rate",
@@ -125,3 +137,49 @@ def _keep(folder: Path, month: str, digest: str, data: bytes) -> Path:
         tmp.write_bytes(data)
         tmp.replace(path)
     return path
+
+
+@click.command()
+@click.option("--month", help="统计月份 YYYY-MM（默认上个月）/ month, default: last month")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="输出文件 .xlsx / .pdf / .csv / the file to write")
+@click.option("--town", help="只出某乡镇的报告（乡镇编码）/ one town's report (its code)")
+@click.option("--table", type=click.Choice(CSV_TABLES), default="stations", show_default=True,
+              help="CSV 的表 / which table, for .csv")
+@click.option("--trend", "trend_months", type=click.IntRange(1, 24), default=6,
+              show_default=True, help="趋势图的月数 / months in the trend")
+@json_flag
+@pass_context
+def report(obj: Context, month: str | None, out: Path, town: str | None, table: str,
+           trend_months: int) -> None:
+    """月度审计报告：Excel、PDF 或 CSV / the month's audit as a workbook, PDF or CSV."""
+    kind = out.suffix.lower()
+    if kind not in (".xlsx", ".pdf", ".csv"):
+        raise ExportFailed(path=str(out), reason="文件名应以 .xlsx、.pdf 或 .csv 结尾",
+                           reason_en="the file name must end in .xlsx, .pdf or .csv")
+    county = obj.county()
+    now = county.now()
+    period = period_of(month, None, None, now.date())
+    result = audit_county(county.db, period=period, now=now,
+                          thresholds=load_thresholds(obj.data))
+    if town:
+        result = for_town(result, town)
+    months = months_up_to(period.first, trend_months)
+    trend = kpi_trend(county.db, months=months, now=now, town=town)
+    if kind == ".xlsx":
+        write_workbook(result, out, trend)
+    elif kind == ".csv":
+        write_csv(result, out, table)
+    else:
+        render_audit_report({**result.to_dict(), "trend": [
+            {"label": m, "kpis": {c: r.value for c, r in k.items()}} for m, k in trend]},
+            out, scope=town, generated_at=iso(now))
+    obj.emit({"ok": True, "file": str(out), "period": result.to_dict()["period"],
+              "stations": len(result.stations)},
+             lambda: f"已写出 {out}（{period.label}，{len(result.stations)} 个站点）")
+
+
+def months_up_to(first: date, count: int) -> list[str]:
+    """``count`` months ending with the one of ``first``, oldest first."""
+    index = first.year * 12 + first.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
