@@ -188,7 +188,7 @@ def compute_kpis(records: StationRecords, period: Period, cal: HolidayCalendar,
     """Every KPI of one station for ``period``, keyed by code in definition order."""
     finished = [c for c in records.cases
                 if c.state is CaseState.FINISHED and period.contains(c.closed_at)]
-    first_evals, followups = _evaluations(records.evaluations)
+    first_evals, followups = first_and_followups(records.evaluations)
     results = (
         _on_time(finished, cal),
         _on_site(records.cases, period),
@@ -216,17 +216,17 @@ def _on_time(finished: Sequence[Case], cal: HolidayCalendar) -> KpiResult:
 
 def _on_site(cases: Sequence[Case], period: Period) -> KpiResult:
     accepted = [c for c in cases if period.contains(c.accepted_at)]
-    same_day = [c.case_no for c in accepted if _finished_same_day(c)]
+    same_day = [c.case_no for c in accepted if finished_same_day(c)]
     return _result("on_site_rate", same_day, [c.case_no for c in accepted])
 
 
-def _finished_same_day(case: Case) -> bool:
+def finished_same_day(case: Case) -> bool:
     return (case.state is CaseState.FINISHED and case.closed_at is not None
             and case.accepted_at is not None
             and local_day(case.closed_at) == local_day(case.accepted_at))
 
 
-def _evaluations(evaluations: Iterable[EvaluationRecord]
+def first_and_followups(evaluations: Iterable[EvaluationRecord]
                  ) -> tuple[dict[str, EvaluationRecord], dict[str, list[EvaluationRecord]]]:
     """首评 per subject, and the 追评 of each subject in order."""
     first: dict[str, EvaluationRecord] = {}
