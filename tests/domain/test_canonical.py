@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from station_app.domain.canonical import (
     MAX_SAFE_INTEGER,
     NotCanonical,
+    _is_plain,
+    _sorted_bytes,
     canonical_json,
     parse_canonical,
 )
@@ -57,6 +59,20 @@ def test_parsing_canonical_bytes_gives_the_value_back(value: Any) -> None:
     data = canonical_json(value)
     assert parse_canonical(data) == value
     assert canonical_json(parse_canonical(data)) == data
+
+
+@given(json_values)
+def test_the_fast_check_answers_as_the_exact_writer_whenever_it_answers(value: Any) -> None:
+    """parse_canonical trusts json's C encoder only on bytes where it must agree."""
+    data = canonical_json(value)
+    if _is_plain(data):
+        assert _sorted_bytes(value) == data
+    for other in (json.dumps(value, ensure_ascii=False, sort_keys=True).encode(),
+                  json.dumps(value, ensure_ascii=True, sort_keys=True,
+                             separators=(",", ":")).encode()):
+        if other != data:
+            with pytest.raises(NotCanonical):
+                parse_canonical(other)
 
 
 def test_keys_sort_by_utf16_code_units_so_emoji_come_before_private_use_characters() -> None:
