@@ -24,6 +24,7 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── CaseNotFound
     │   ├── ProxyEntryNotFound
     │   ├── PersonNotFound
+    │   ├── BadReviewNotFound
     │   ├── TemplateMissing
     │   └── PrinterUnknown
     ├── RuleViolation                the request breaks a business rule
@@ -212,6 +213,12 @@ class PersonNotFound(NotFound):
     code = "PERSON_NOT_FOUND"
     message = "没有找到该人员的记录"
     message_en = "no such person on record"
+
+
+class BadReviewNotFound(NotFound):
+    code = "BAD_REVIEW_NOT_FOUND"
+    message = "没有编号为“{value}”的差评整改记录"
+    message_en = "no bad-review follow-up numbered {value!r}"
 
 
 class TemplateMissing(NotFound):

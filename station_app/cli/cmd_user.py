@@ -6,8 +6,9 @@ import click
 
 from station_app.cli import Context, json_flag, pass_context
 from station_app.cli.output import table
-from station_app.domain.evaluations import parse_channel, parse_level
+from station_app.domain.evaluations import Channel, parse_channel, parse_level
 from station_app.domain.users import Role
+from station_app.services.badreview import get_review
 from station_app.services.evaluations import evaluations, record_evaluation
 from station_app.services.users import add_user, users
 
@@ -49,20 +50,27 @@ def list_(obj: Context) -> None:
 @click.argument("subject")
 @click.option("--level", required=True, help="非常满意、满意、基本满意、不满意、非常不满意")
 @click.option("--channel", default="窗口评价器", show_default=True,
-              help="窗口评价器、二维码、电话、短信、纸质评价表、代办员回访")
-@click.option("--reason", "reasons", multiple=True, help="差评原因，可重复")
+              help="、".join(c.label for c in Channel))
+@click.option("--reason", "reasons", multiple=True,
+              help="差评原因，可重复，须为站点设置的选项（station review settings）")
 @click.option("--comment", default="", help="文字评价（差评时原因或文字至少填一项）")
 @click.option("--followup", is_flag=True, help="追评（已有首次评价时）")
 @json_flag
 @pass_context
 def evaluate(obj: Context, subject: str, level: str, channel: str, reasons: tuple[str, ...],
              comment: str, followup: bool) -> None:
-    """记录好差评（办结的办件或已送达的代办记录）/ record an evaluation."""
+    """记录好差评（办结的办件或已送达的代办记录）/ record an evaluation.
+
+    不满意、非常不满意 opens the 差评整改 loop (station review)."""
     station = obj.station()
     made = record_evaluation(station, subject, parse_level(level), parse_channel(channel),
                              reasons=reasons, comment=comment, followup=followup)
+    opened = get_review(station, made.subject).review_no if made.level.is_bad else None
     obj.out.emit({"ok": True, "subject": made.subject, "level": made.level.value,
                   "channel": made.channel.value, "assess_number": made.assess_number,
+                  "reasons": list(made.reasons), "comment": made.comment,
+                  "bad_review": opened,
                   "all": [e.level.value for e in evaluations(station, made.subject)]},
                  f"已记录{'追评' if made.assess_number > 1 else '评价'}："
-                 f"{made.subject} {made.level.label}（{made.channel.label}）")
+                 f"{made.subject} {made.level.label}（{made.channel.label}）"
+                 + (f"，差评整改编号 {opened}" if opened else ""))

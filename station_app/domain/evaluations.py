@@ -51,7 +51,9 @@ _LEVELS = {
 
 
 class Channel(StrEnum):
-    """评价渠道 (GB/T 39046 表9; codes 8 and 9 are local additions for an offline station)."""
+    """评价渠道 (GB/T 39046 表9 and the interface's ``pf`` codes 1–7; codes 8 and 9 are local
+    additions for an offline station: a paper form, and the agent's or clerk's return visit).
+    A province numbering them otherwise (Zhejiang: 6 短信) maps them on export."""
 
     WINDOW_DEVICE = "WINDOW_DEVICE"
     QR = "QR"
@@ -59,16 +61,26 @@ class Channel(StrEnum):
     SMS = "SMS"
     PAPER = "PAPER"
     AGENT_VISIT = "AGENT_VISIT"
+    PC = "PC"
+    MOBILE = "MOBILE"
+    KIOSK = "KIOSK"
 
     @property
     def label(self) -> str:
-        return {"WINDOW_DEVICE": "窗口评价器", "QR": "二维码", "PHONE": "电话", "SMS": "短信",
-                "PAPER": "纸质评价表", "AGENT_VISIT": "代办员回访"}[self.value]
+        return _CHANNELS[self][0]
 
     @property
     def platform_code(self) -> str:
-        return {"WINDOW_DEVICE": "4", "QR": "3", "PHONE": "6", "SMS": "7", "PAPER": "8",
-                "AGENT_VISIT": "9"}[self.value]
+        return _CHANNELS[self][1]
+
+
+_CHANNELS = {
+    Channel.WINDOW_DEVICE: ("窗口评价器", "4"), Channel.QR: ("二维码", "3"),
+    Channel.PHONE: ("电话", "6"), Channel.SMS: ("短信", "7"), Channel.PAPER: ("纸质评价表", "8"),
+    Channel.AGENT_VISIT: ("代办员回访", "9"), Channel.PC: ("PC端", "1"),
+    Channel.MOBILE: ("移动端", "2"), Channel.KIOSK: ("自助终端", "5"),
+}
+OTHER_REASON = "其他"
 
 
 def parse_level(text: str) -> Level:
@@ -96,6 +108,10 @@ def evaluation_body(
     text = (comment or "").strip()
     if level.is_bad and not (clean or text):
         raise MissingField(field="comment", label="差评的原因或文字说明")
+    if OTHER_REASON in clean and not text:
+        raise MissingField(field="comment", label="“其他”原因的文字说明")
+    if len(text) > 500:
+        raise InvalidInput(field="comment", label="文字评价", reason="不能超过500个字")
     if followup and earlier == 0:
         raise RuleViolation(field="followup", reason="还没有首次评价，不能追评")
     if not followup and earlier > 0:

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlite_utils import Database
 
 from station_app.crypto import keyed_digest, unseal
+from station_app.domain import badreview
 from station_app.domain.calendar import CalendarYear, DayKind, HolidayCalendar, SpecialDay
 from station_app.domain.canonical import canonical_json
 from station_app.domain.cases import Case, CaseEvent, case_deadlines, finished_on_time, fold_case
@@ -81,6 +82,11 @@ class Projector:
             "evaluation.recorded": self._evaluation,
             "relay.received": lambda entry: relay.apply_received(self.db, entry),
             "relay.handled": lambda entry: relay.apply_handled(self.db, entry),
+            badreview.OPENED: self._bad_review_entry,
+            badreview.STEP: self._bad_review_entry,
+            badreview.APPEALED: self._bad_review_entry,
+            badreview.DECIDED: self._bad_review_entry,
+            badreview.SETTINGS: self._bad_review_settings,
             "template.published": self._template_published,
             "revocations.published": self._revocations_published,
         }
@@ -182,6 +188,10 @@ class Projector:
             [s.value for s in PROXY_TERMINAL])]
         for proxy_no in open_proxies:
             self._write_proxy(fold_proxy(self._events("proxy_events", "proxy_no", proxy_no)))
+        open_reviews = [r[0] for r in self.db.execute(
+            "SELECT review_no FROM bad_review WHERE step != ?", [badreview.Step.CLOSED.value])]
+        for review_no in open_reviews:
+            self._write_bad_review(review_no)
 
     def _person_recorded(self, entry: LogEntry) -> None:
         b = entry.body
@@ -274,9 +284,39 @@ class Projector:
         b = entry.body
         self.db.execute(
             "INSERT INTO evaluation (subject, idx, subject_kind, level, channel, assess_number,"
-            " at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " at, actor, reasons, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [b["subject"], entry.idx, b["subject_kind"], b["level"], b["channel"],
-             b["assess_number"], b["at"], entry.actor])
+             b["assess_number"], b["at"], entry.actor,
+             json.dumps(b.get("reasons", []), ensure_ascii=False), b.get("comment", "")])
+
+    def _bad_review_settings(self, entry: LogEntry) -> None:
+        settings = badreview.settings_from_body(entry.body)
+        self._set("badreview.settings", canonical_json(settings.to_body()).decode())
+
+    def _bad_review_entry(self, entry: LogEntry) -> None:
+        review_no = entry.body["review_no"]
+        self._record_event("bad_review_events", "review_no", review_no, entry)
+        self._write_bad_review(review_no)
+
+    def _write_bad_review(self, review_no: str) -> None:
+        rows = self.db.execute(
+            "SELECT kind, body, actor, idx FROM bad_review_events WHERE review_no = ?"
+            " ORDER BY idx", [review_no]).fetchall()
+        review = badreview.fold([(r[0], json.loads(r[1]), r[2]) for r in rows])
+        due = badreview.due(review, self.calendar())
+        closed = review.appeal.decided_at if review.overturned and review.appeal else \
+            (review.history[-1].at if not review.is_open and review.history else None)
+        self.db.execute(
+            "INSERT OR REPLACE INTO bad_review (review_no, subject, subject_kind, level,"
+            " assess_number, step, owner, opened_at, clock_start, due, due_ts, estimated,"
+            " appeal, overturned, closed_at, created_idx, updated_idx)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [review.review_no, review.subject, review.subject_kind, review.level,
+             review.assess_number, review.step.value, review.owner, iso(review.opened_at),
+             review.clock_start.isoformat(), due.day.isoformat() if due else None,
+             end_of_day_ts(due.day) if due else None, int(bool(due and due.estimated)),
+             _appeal_state(review), int(review.overturned), _iso_or_none(closed),
+             rows[0][3], rows[-1][3]])
 
     def _template_published(self, entry: LogEntry) -> None:
         """One template of a county publication; a newer publication replaces the whole
@@ -354,6 +394,13 @@ class Projector:
 
 def _marks(values: Iterable[object]) -> str:
     return ",".join("?" for _ in values)
+
+
+def _appeal_state(review: badreview.BadReview) -> str:
+    """'' (none), PENDING, or the county's outcome."""
+    if review.appeal is None:
+        return ""
+    return review.appeal.outcome.value if review.appeal.outcome else "PENDING"
 
 
 def _iso_or_none(moment: datetime | None) -> str | None:

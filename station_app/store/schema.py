@@ -19,6 +19,7 @@ PROJECTION_TABLES = (
     "station", "setting", "catalog_item", "holiday_year", "holiday_day", "person",
     "cases", "case_events", "proxies", "proxy_events", "agent", "document", "document_copy",
     "app_user", "evaluation", "published_template", "revoked_station", "relay_inbox",
+    "bad_review", "bad_review_events",
 )
 
 
@@ -257,6 +258,34 @@ def m007_relay(db: Database) -> None:
     );
     CREATE INDEX relay_inbox_state ON relay_inbox (kind, state, idx);
     CREATE INDEX relay_inbox_case ON relay_inbox (case_no);
+    """)
+
+
+@migrations()
+def m008_bad_reviews(db: Database) -> None:
+    """好差评 in full (issue 7): an evaluation's reasons and comment, and the 差评整改 loop.
+
+    ``bad_review`` is one row per loop (folded from its entries by the pure domain, like a
+    case), with the current step's due day and its end-of-day timestamp so "overdue now" is a
+    plain range query; ``bad_review_events`` keeps the loop's own entries for the fold.
+    """
+    db.executescript("""
+    ALTER TABLE evaluation ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE evaluation ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+    CREATE TABLE bad_review (
+        review_no TEXT PRIMARY KEY, subject TEXT NOT NULL, subject_kind TEXT NOT NULL,
+        level TEXT NOT NULL, assess_number INTEGER NOT NULL, step TEXT NOT NULL,
+        owner TEXT NOT NULL, opened_at TEXT NOT NULL, clock_start TEXT NOT NULL,
+        due TEXT, due_ts INTEGER, estimated INTEGER NOT NULL, appeal TEXT NOT NULL,
+        overturned INTEGER NOT NULL, closed_at TEXT, created_idx INTEGER NOT NULL,
+        updated_idx INTEGER NOT NULL
+    );
+    CREATE INDEX bad_review_subject ON bad_review (subject, created_idx);
+    CREATE INDEX bad_review_due ON bad_review (step, due_ts);
+    CREATE TABLE bad_review_events (
+        review_no TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,
+        body TEXT NOT NULL, PRIMARY KEY (review_no, idx)
+    );
     """)
 
 

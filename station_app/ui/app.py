@@ -22,7 +22,7 @@ from station_app.services.paths import default_data_dir
 from station_app.ui import theme
 from station_app.ui.context import LOCK_AFTER_SECONDS, AppContext
 from station_app.ui.syncstatus import SyncBadge
-from station_app.ui.views import cases, home, proxies, settings, seven, signin
+from station_app.ui.views import cases, home, proxies, reviews, settings, seven, signin
 from sync.auto import Timing
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -34,6 +34,7 @@ MENU = (
     ("proxy_list", "代办台账", ft.Icons.LIST_ALT, None),
     ("receive", "收件", ft.Icons.INBOX, CAN_HANDLE_CASES),
     ("worklist", "办件", ft.Icons.WORK_OUTLINE, None),
+    ("reviews", "差评整改", ft.Icons.RATE_REVIEW, CAN_HANDLE_CASES),
     ("seven", "七有自查", ft.Icons.FACT_CHECK, None),
     ("settings", "设置", ft.Icons.SETTINGS, CAN_ADMINISTER),
 )
@@ -41,6 +42,7 @@ VIEWS: dict[str, Callable[..., ft.Control]] = {
     "home": home.build, "proxy_new": proxies.new_entry, "proxy_list": proxies.ledger,
     "proxy": proxies.detail, "receive": cases.receive, "worklist": cases.worklist,
     "case": cases.detail, "seven": seven.build, "settings": settings.build,
+    "reviews": reviews.ledger, "review": reviews.detail,
 }
 
 

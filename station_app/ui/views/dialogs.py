@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import flet as ft
@@ -93,12 +93,23 @@ def finish_fields(item: ServiceItem) -> dict[str, ft.Control]:
     }
 
 
-def evaluation_fields(channel: Channel = Channel.WINDOW_DEVICE) -> dict[str, ft.Control]:
-    return {
+def evaluation_fields(channel: Channel = Channel.WINDOW_DEVICE,
+                      reasons: Sequence[str] = ()) -> dict[str, ft.Control]:
+    """Level, channel, the station's 差评 reason options as ticks, and a comment."""
+    fields: dict[str, ft.Control] = {
         "level": theme.dropdown("满意度", [(lv.value, lv.label) for lv in Level],
                                 key="dlg_level", value=Level.VERY_SATISFIED.value),
         "channel": theme.dropdown("评价渠道", [(c.value, c.label) for c in Channel],
                                   key="dlg_channel", value=channel.value),
-        "comment": theme.field("原因或意见（不满意时必填）", key="dlg_comment", width=520,
-                               multiline=True),
     }
+    if reasons:
+        fields["reasons_label"] = theme.muted("差评原因（不满意时勾选，可多选）")
+    for i, reason in enumerate(reasons):
+        fields[f"reason_{i}"] = ft.Checkbox(label=reason, value=False, key=f"dlg_reason_{i}")
+    fields["comment"] = theme.field("原因或意见（不满意时原因和文字至少填一项）",
+                                    key="dlg_comment", width=520, multiline=True)
+    return fields
+
+
+def chosen_reasons(reasons: Sequence[str], values: dict[str, Any]) -> list[str]:
+    return [r for i, r in enumerate(reasons) if values.get(f"reason_{i}")]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import flet as ft
 
-from station_app.domain.users import CAN_RECORD_PROXY, Role
+from station_app.domain.users import CAN_HANDLE_CASES, CAN_RECORD_PROXY, Role
+from station_app.services.badreview import count_overdue
 from station_app.services.calendar import missing_years
 from station_app.services.dashboard import dashboard
 from station_app.services.proxy import ProxyFilter, list_proxies
@@ -30,6 +32,8 @@ def build(ctx: AppContext) -> ft.Control:
         _card("3 日内到期", d.due_soon, "home_due_soon", theme.DUE_SOON if d.due_soon else None),
         _card("未同步记录", unsynced := _number(link.unsynced, "home_unsynced")),
     ]
+    if user.role in CAN_HANDLE_CASES:
+        cards.append(_review_card(ctx, now))
     synced = theme.muted(f"最后同步：{last_sync(link.enrolled, link.receipt_time, now)}",
                          key="home_last_sync")
     parts: list[ft.Control] = [
@@ -65,11 +69,25 @@ def _number(value: int, key: str, color: str | None = None) -> ft.Text:
     return ft.Text(str(value), size=30, weight=ft.FontWeight.BOLD, color=color, key=key)
 
 
-def _card(label: str, value: int | ft.Text, key: str = "", color: str | None = None
-          ) -> ft.Control:
+def _card(label: str, value: int | ft.Text, key: str = "", color: str | None = None, *,
+          on_click: Any = None, click_key: str | None = None) -> ft.Control:
     number = value if isinstance(value, ft.Text) else _number(value, key, color)
-    return ft.Card(content=ft.Container(padding=16, width=170, content=ft.Column([
-        ft.Text(label, size=theme.SMALL, color=theme.MUTED), number], spacing=4)))
+    body = ft.Column([ft.Text(label, size=theme.SMALL, color=theme.MUTED), number], spacing=4)
+    return ft.Card(content=ft.Container(padding=16, width=170, content=body, on_click=on_click,
+                                        key=click_key))
+
+
+def _review_card(ctx: AppContext, now: datetime) -> ft.Control:
+    """差评整改超期: loops whose current step is past its due day; a click opens the list.
+    It joins the row of case cards (no row of its own) so the worklist keeps its place."""
+    assert ctx.station is not None
+    overdue = count_overdue(ctx.station, now)
+
+    def go(_: Any) -> None:
+        ctx.show("reviews")
+
+    return _card("差评整改超期", overdue, "home_bad_overdue", theme.OVERDUE if overdue else None,
+                 on_click=ctx.guard(go), click_key="home_to_reviews")
 
 
 def _proxy_part(ctx: AppContext) -> list[ft.Control]:

@@ -12,6 +12,7 @@ from station_app.domain.evaluations import Channel, Level
 from station_app.domain.states import PROXY_TRANSITIONS, ProxyState
 from station_app.domain.users import CAN_RECORD_PROXY, Role
 from station_app.errors import MissingField
+from station_app.services.badreview import review_settings
 from station_app.services.evaluations import evaluations, record_evaluation
 from station_app.services.profile import agents
 from station_app.services.proxy import (
@@ -34,7 +35,7 @@ from station_app.ui.views.common import (
     day_or_blank,
     require,
 )
-from station_app.ui.views.dialogs import ask, evaluation_fields, reason_fields
+from station_app.ui.views.dialogs import ask, chosen_reasons, evaluation_fields, reason_fields
 
 
 def new_entry(ctx: AppContext) -> ft.Control:
@@ -217,6 +218,7 @@ def _evaluate(ctx: AppContext, subject: str) -> Callable[[Any], None]:
             comment = str(values.get("comment") or "")
             record_evaluation(ctx.station, subject, Level(values["level"]),
                               Channel(values["channel"]), comment=comment,
+                              reasons=chosen_reasons(options, values),
                               followup=bool(evaluations(ctx.station, subject)))
             ctx.show("case" if "-DB" not in subject else "proxy",
                      **({"proxy_no": subject} if "-DB" in subject else {"case_no": subject}))
@@ -224,7 +226,10 @@ def _evaluate(ctx: AppContext, subject: str) -> Callable[[Any], None]:
         # an agent records ratings on a return visit; at the window it is the rating device
         channel = Channel.AGENT_VISIT if ctx.user and ctx.user.role is Role.AGENT \
             else Channel.WINDOW_DEVICE
-        ask(ctx, f"评价：{subject}", evaluation_fields(channel), submit, key="dlg_evaluate",
+        assert ctx.station is not None
+        options = review_settings(ctx.station).reasons
+        ask(ctx, f"评价：{subject}", evaluation_fields(channel, options), submit,
+            key="dlg_evaluate",
             note="请村民（申请人）本人选择；不满意时请记下原因，将进入差评整改流程。")
     return go
 
