@@ -54,7 +54,7 @@ LIBRARY_HOMES = {
     "sqlite3": ("station_app.store", "sync.county.store"),  # the county's own database
     "psycopg": ("sync.county.store",),
     "starlette": ("sync.county.app",),
-    "uvicorn": ("sync.county.cli",),
+    "uvicorn": ("sync.county.app",),  # the web API and the processes that serve it
     "zstandard": ("sync.codec",),
     "flet": ("station_app.ui",),
     "reportlab": ("station_app.documents",),  # the renderer and the audit report

@@ -3,22 +3,32 @@
 Handlers read the body (bounded), run the service call in a worker thread (the database
 calls block) and turn its ``Reply`` into JSON. A failure inside the service rolls its
 transaction back and answers 503, so no receipt ever goes out for something not stored.
+
+``serve`` runs it in one process, or in several (``county serve --workers N``): checking a
+package is Python work under the GIL, so each further core needs a process of its own.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
+import socket
+import threading
 from collections.abc import Callable
 from urllib.parse import unquote
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sync.county.service import COLLECTIONS, County, Reply
 from sync.protocol import PACKAGE_RAW_BYTES
+
+App = Starlette  # what ``create_app`` makes, for callers that should not import starlette
 
 # A package holds ≤ 4 MiB of entries before compression; zstd and HPKE add little to that.
 MAX_BODY = PACKAGE_RAW_BYTES + 512 * 1024
@@ -35,16 +45,21 @@ async def _call(fn: Callable[[], Reply]) -> Response:
                     media_type="application/json; charset=utf-8")
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is larger than any valid request."""
+async def _body(request: Request) -> bytes | Response:
+    """The request body, or the answer when there is none to use: larger than any valid
+    request (413), or cut off by a client that went away (a dropped link: no traceback)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
+        return _too_large()
     data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BODY:
-            return None
+    try:
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_BODY:
+                return _too_large()
+    except ClientDisconnect:
+        return JSONResponse({"error": "malformed", "reason": "request cut short"},
+                            status_code=400)
     return data
 
 
@@ -67,7 +82,9 @@ class CountyApi:
 
     async def enroll(self, request: Request) -> Response:
         data = await _body(request)
-        return _too_large() if data is None else await _call(lambda: self.county.enroll(data))
+        if isinstance(data, Response):
+            return data
+        return await _call(lambda: self.county.enroll(data))
 
     async def checkpoint(self, request: Request) -> Response:
         origin = _origin(request)
@@ -76,14 +93,14 @@ class CountyApi:
     async def add_checkpoint(self, request: Request) -> Response:
         data, origin = await _body(request), _origin(request)
         clock = request.headers.get("x-station-time")
-        if data is None:
-            return _too_large()
+        if isinstance(data, Response):
+            return data
         return await _call(lambda: self.county.add_checkpoint(origin, data, clock))
 
     async def add_entries(self, request: Request) -> Response:
         data, origin = await _body(request), _origin(request)
-        if data is None:
-            return _too_large()
+        if isinstance(data, Response):
+            return data
         return await _call(lambda: self.county.add_entries(origin, data))
 
     async def publications(self, request: Request) -> Response:
@@ -97,7 +114,9 @@ class CountyApi:
 
     async def relay(self, request: Request) -> Response:
         data = await _body(request)
-        return _too_large() if data is None else await _call(lambda: self.county.relay(data))
+        if isinstance(data, Response):
+            return data
+        return await _call(lambda: self.county.relay(data))
 
     async def relay_inbox(self, request: Request) -> Response:
         code, after = request.path_params["code"], request.query_params.get("after", "0")
@@ -120,3 +139,73 @@ def create_app(county: County) -> Starlette:
         Route("/v1/relay", api.relay, methods=["POST"]),
         Route("/v1/relay/{code}", api.relay_inbox),
     ])
+
+
+def serve(make_app: Callable[[], Starlette], *, host: str, port: int, workers: int = 1,
+          log_level: str = "info") -> None:
+    """Run the API until SIGINT/SIGTERM. ``make_app`` builds it in each process, with
+    connections of its own; with several workers it must be picklable (a module-level
+    function or a ``functools.partial`` of one)."""
+    if workers == 1:
+        _run(make_app(), host, port, log_level)
+        return
+    # Each worker listens on a socket of its own with SO_REUSEPORT, so the kernel spreads
+    # new connections evenly. One shared socket (uvicorn's --workers) lets whichever
+    # process wakes first accept a whole burst: 400 stations syncing at once left one
+    # worker with two thirds of the work and the other idle.
+    held = _listener(host, port)  # bound, never listening: the port is ours, or fail now
+    context = multiprocessing.get_context("spawn")  # no inherited threads or connections
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    procs = [context.Process(target=_worker, args=(make_app, host, port, log_level),
+                             name=f"county-worker-{i}") for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        # A worker that dies takes the server down with it (exit 1), for the service
+        # manager to restart: never a county quietly running on fewer cores.
+        while not stop.wait(0.5):
+            if any(not proc.is_alive() for proc in procs):
+                log.error("a worker process exited; stopping the server")
+                raise SystemExit(1)
+    finally:
+        _stop_all(procs)
+        held.close()
+
+
+def _worker(make_app: Callable[[], Starlette], host: str, port: int, log_level: str) -> None:
+    sock = _listener(host, port)
+    try:
+        _run(make_app(), host, port, log_level, [sock])
+    finally:
+        sock.close()
+
+
+def _run(app: Starlette, host: str, port: int, log_level: str,
+         sockets: list[socket.socket] | None = None) -> None:
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                           lifespan="off"))
+    server.run(sockets=sockets)
+
+
+def _listener(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+def _stop_all(procs: list[multiprocessing.process.BaseProcess]) -> None:
+    """SIGTERM (uvicorn finishes the requests in flight), then SIGKILL; bounded."""
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=15)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
-import uvicorn
 
 from station_app.documents.render import qr_png
 from station_app.domain.clock import iso
@@ -31,7 +32,8 @@ from station_app.errors import (
     SyncFileInvalid,
 )
 from sync.county import folder as county_folder
-from sync.county.app import create_app
+from sync.county.app import App, create_app
+from sync.county.app import serve as serve_api
 from sync.county.keys import KeyFileError, drop_kem, rotate_kem
 from sync.county.service import County
 from sync.county.store import redact_url
@@ -151,9 +153,13 @@ def init(obj: Context, name: str, code: str, db: str | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
               help="端口 / port")
 @click.option("--db", help="数据库（覆盖配置）/ database URL, overriding county.json")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="进程数（每个 CPU 核一个）/ worker processes, one per CPU core")
 @pass_context
-def serve(obj: Context, host: str, port: int, db: str | None) -> None:
+def serve(obj: Context, host: str, port: int, db: str | None, workers: int) -> None:
     """运行县级服务器的网络接口 / run the county web API."""
+    if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise click.UsageError("--workers 需要 Linux / --workers needs SO_REUSEPORT (Linux)")
     if db is not None:
         obj._county = county_folder.open_county(obj.data, db=db)
     county = obj.county()
@@ -161,10 +167,20 @@ def serve(obj: Context, host: str, port: int, db: str | None) -> None:
         click.echo("警告：根密钥仍在服务器目录中，请移到离线 U 盘保管。"
                    "Warning: the root key is still on the server; move it offline.", err=True)
     click.echo(f"县级服务器 {county.keys.county} 已启动：http://{host}:{port}（Ctrl+C 停止）\n"
-               f"database: {redact_url(county.db.url)}", err=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(county), host=host, port=port,
-                                           log_level="info", lifespan="off"))
-    server.run()
+               f"database: {redact_url(county.db.url)}, workers: {workers}", err=True)
+    if workers == 1:
+        serve_api(lambda: create_app(county), host=host, port=port)
+        return
+    # Each worker process opens the county again, with connections of its own; the
+    # database serialises their writes (BEGIN IMMEDIATE / SELECT … FOR UPDATE).
+    obj.close()
+    serve_api(partial(_worker_app, obj.data.resolve(), db), host=host, port=port,
+              workers=workers)
+
+
+def _worker_app(folder: Path, db: str | None) -> App:
+    """The web API in one process of ``county serve --workers N``."""
+    return create_app(county_folder.open_county(folder, db=db))
 
 
 # ------------------------------------------------------------------------ stations
@@ -371,6 +387,14 @@ def publish(obj: Context, collection: str, file: str | None, days: int | None) -
     obj.emit({"ok": True, **done},
              lambda: f"已发布 {done.get('collection')} 第 {done.get('version')} 版，"
                      f"有效期至 {done.get('expires')}：{done.get('summary', '')}")
+
+
+from sync.county.cli_audit import audit, kpis, report, spotcheck  # noqa: E402  (build on it)
+
+cli.add_command(audit)
+cli.add_command(kpis)
+cli.add_command(spotcheck)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:

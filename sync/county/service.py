@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -109,6 +110,11 @@ class Ticket:
 class County:
     def __init__(self, db: CountyDb, keys: OnlineKeys, now: Callable[[], datetime]) -> None:
         self.db, self.keys, self.now = db, keys, now
+        # One package verified at a time in this process. Verifying is Python work under
+        # the GIL: forty server threads verifying at once only take turns, all finish
+        # together and then all queue for the write lock while the core idles. One at a
+        # time, each package commits while the next is being verified.
+        self._verifying = threading.Lock()
 
     # ---------------------------------------------------------------- enrollment
 
@@ -262,10 +268,15 @@ class County:
         return receipt.note()
 
     def add_entries(self, origin: str, body: bytes) -> Reply:
-        opened = self._open_package(origin, body)
-        if isinstance(opened, Reply):
-            return opened
-        header, entries = opened
+        # The CPU work (decrypt, decompress, decode every entry, hash every leaf) runs
+        # before the write transaction, so other workers' packages commit meanwhile. It
+        # needs nothing an upload changes: a station's origin and key are fixed at enrollment.
+        with self._verifying:
+            opened = self._open_package(origin, body)
+            if isinstance(opened, Reply):
+                return opened
+            header, entries, log_public = opened
+            checked = _check_entries(entries, header.start, origin, log_public)
         now = iso(self.now())
         with self.db.write() as tx:
             st = tx.station(origin, lock=True)
@@ -276,7 +287,7 @@ class County:
             cp = tx.checkpoint_by_digest(origin, header.checkpoint)
             if cp is None or cp[0] != header.size:
                 return Reply(409, _cursor(st))
-            hashes = [leaf_hash(e) for e in entries]
+            hashes = checked.hashes
             if header.start > st.size:
                 return Reply(409, _cursor(st))
             # Entries already stored (a replay, or a USB bundle overlapping an online sync)
@@ -290,11 +301,12 @@ class County:
             if header.end <= st.size:
                 return self._progress(tx, st, cp[0])
             return self._store(tx, st, header, entries[overlap:], hashes[overlap:],
-                               (cp[0], cp[1]), body, now)
+                               checked.first_problem(overlap), (cp[0], cp[1]), body, now)
 
     def _open_package(self, origin: str, body: bytes
-                      ) -> Reply | tuple[PackageHeader, list[bytes]]:
-        """Decrypt and unpack; any failure is a 400 and nothing is stored."""
+                      ) -> Reply | tuple[PackageHeader, list[bytes], bytes]:
+        """Decrypt and unpack; any failure is a 400 and nothing is stored. Also the
+        station's log key, read with the dictionary (unknown station: 403)."""
         try:
             header, ciphertext = parse_package(body)
         except ProtocolError as exc:
@@ -308,9 +320,10 @@ class County:
             packed = kem.open(ciphertext, header.info())  # this authenticates the header
         except CryptoFailure:
             return _error(400, "undecryptable")
-        dictionary = self._dictionary(header)
-        if isinstance(dictionary, Reply):
-            return dictionary
+        stored = self._stored(header)
+        if isinstance(stored, Reply):
+            return stored
+        dictionary, st = stored
         try:
             plain = decompress(packed, dictionary=dictionary,
                                limit=SALT_KEY_BYTES + PACKAGE_RAW_BYTES + 4 * PACKAGE_LEAVES)
@@ -319,28 +332,31 @@ class County:
             return _error(400, "malformed", exc.reason)
         if len(entries) != header.end - header.start:
             return _error(400, "malformed", "package holds the wrong number of entries")
-        return header, entries
+        if st is None:  # checked after the package itself, as the write path would
+            return _error(403, "unknown-station")
+        return header, entries, st.log_public
 
-    def _dictionary(self, header: PackageHeader) -> bytes | Reply:
-        """The stored entries a package is compressed against; a package that names
-        entries the county does not hold yet is out of order (409, resume)."""
-        if not header.dict_entries:
-            return b""
+    def _stored(self, header: PackageHeader) -> tuple[bytes, StationRow | None] | Reply:
+        """The stored entries a package is compressed against, and the station as stored
+        (None if unknown); a package that names entries the county does not hold yet is
+        out of order (409, resume)."""
         first = header.start - header.dict_entries
         with self.db.read() as tx:
-            rows = tx.entries(header.origin, first, header.start)
+            rows = tx.entries(header.origin, first, header.start) if header.dict_entries \
+                else []
             st = tx.station(header.origin)
         if len(rows) < header.dict_entries:
             return Reply(409, _cursor(st)) if st is not None else _error(403, "unknown-station")
-        dictionary = frame_entries(r[1] for r in rows)
+        dictionary = frame_entries(r[1] for r in rows) if rows else b""
         if len(dictionary) > DICT_BYTES:
             return _error(400, "malformed", "package dictionary is too large")
-        return dictionary
+        return dictionary, st
 
     def _store(self, tx: Tx, st: StationRow, header: PackageHeader, entries: list[bytes],
-               hashes: list[bytes], cp: tuple[int, bytes], body: bytes, now: str) -> Reply:
-        """Check the new leaves against the signed checkpoint, store them, maybe cosign."""
-        problem = _entries_problem(entries, st.size, st)
+               hashes: list[bytes], problem: str | None, cp: tuple[int, bytes], body: bytes,
+               now: str) -> Reply:
+        """Check the new leaves against the signed checkpoint, store them, maybe cosign.
+        ``problem``: the first malformed new entry, found before the transaction."""
         frontier = Frontier(st.size, unpack_peaks(st.peaks) if st.peaks else [])
         for h in hashes:
             frontier.append(h)
@@ -519,19 +535,38 @@ def _station_signed(st: StationRow, signed: SignedCheckpoint) -> bool:
             and signature_checker(st.log_public)(signed.checkpoint.body(), signed.signature))
 
 
-def _entries_problem(entries: list[bytes], start: int, st: StationRow) -> str | None:
-    """Every entry in the v1 form, of this log, at its index; the genesis names the key."""
-    for offset, data in enumerate(entries):
-        idx = start + offset
-        try:
-            entry = decode_entry(data)
-        except MalformedEntry as exc:
-            return f"entry {idx}: {exc}"
-        if entry.origin != st.origin or entry.idx != idx:
-            return f"entry {idx} names another log or position"
-        if idx == 0 and (entry.kind != GENESIS_KIND
-                         or entry.body.get("public_key") != b64(st.log_public)):
-            return "entry 0 is not this station's genesis"
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A package's entries as checked outside the write transaction: each leaf hash, and
+    each entry's problem (None for an entry in the v1 form, of this log, at its index)."""
+
+    hashes: list[bytes]
+    problems: list[str | None]
+
+    def first_problem(self, offset: int) -> str | None:
+        """The first problem from ``offset`` on: entries below it are already stored (and
+        compared by hash instead), so only the new ones must be well formed."""
+        return next((p for p in self.problems[offset:] if p is not None), None)
+
+
+def _check_entries(entries: list[bytes], start: int, origin: str, log_public: bytes
+                   ) -> _Checked:
+    return _Checked([leaf_hash(e) for e in entries],
+                    [_entry_problem(data, start + offset, origin, log_public)
+                     for offset, data in enumerate(entries)])
+
+
+def _entry_problem(data: bytes, idx: int, origin: str, log_public: bytes) -> str | None:
+    """An entry in the v1 form, of this log, at its index; the genesis names the key."""
+    try:
+        entry = decode_entry(data)
+    except MalformedEntry as exc:
+        return f"entry {idx}: {exc}"
+    if entry.origin != origin or entry.idx != idx:
+        return f"entry {idx} names another log or position"
+    if idx == 0 and (entry.kind != GENESIS_KIND
+                     or entry.body.get("public_key") != b64(log_public)):
+        return "entry 0 is not this station's genesis"
     return None
 
 

@@ -15,11 +15,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from station_app.domain.merkle import EMPTY_ROOT
 from station_app.errors import CountyDatabaseUnavailable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy_timeout alone
+    fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = 1
 # (version, statements) — applied in order, each in its own transaction; never edited once
@@ -62,6 +67,39 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, (
         message_id TEXT NOT NULL, envelope TEXT NOT NULL, received_at TEXT NOT NULL)""",
     "CREATE UNIQUE INDEX relay_message ON relay (from_origin, message_id)",
     "CREATE INDEX relay_to ON relay (to_station, seq)",
+)), (2, (
+    # Audit facts (sync/county/kpis.py): made from each stored log, refreshed when it grows.
+    """CREATE TABLE fact_state (
+        origin TEXT PRIMARY KEY, size BIGINT NOT NULL, made_at TEXT NOT NULL)""",
+    """CREATE TABLE case_fact (
+        origin TEXT NOT NULL, station TEXT NOT NULL, town TEXT NOT NULL, case_no TEXT NOT NULL,
+        accepted_day TEXT, finished_day TEXT, on_time INTEGER NOT NULL,
+        on_site INTEGER NOT NULL, visits INTEGER NOT NULL, rated INTEGER NOT NULL,
+        is_open INTEGER NOT NULL, overdue_from TEXT, PRIMARY KEY (origin, case_no))""",
+    "CREATE INDEX case_fact_finished ON case_fact (finished_day)",
+    "CREATE INDEX case_fact_accepted ON case_fact (accepted_day)",
+    "CREATE INDEX case_fact_open ON case_fact (station) WHERE is_open = 1",
+    """CREATE TABLE proxy_fact (
+        origin TEXT NOT NULL, station TEXT NOT NULL, town TEXT NOT NULL,
+        proxy_no TEXT NOT NULL, registered_day TEXT NOT NULL, counts_from TEXT,
+        sent INTEGER NOT NULL, in_time INTEGER NOT NULL, PRIMARY KEY (origin, proxy_no))""",
+    "CREATE INDEX proxy_fact_registered ON proxy_fact (registered_day)",
+    """CREATE TABLE rating_fact (
+        origin TEXT NOT NULL, station TEXT NOT NULL, town TEXT NOT NULL,
+        subject TEXT NOT NULL, first_day TEXT NOT NULL, bad INTEGER NOT NULL,
+        fixed INTEGER NOT NULL, PRIMARY KEY (origin, subject))""",
+    "CREATE INDEX rating_fact_first ON rating_fact (first_day)",
+    # The facts summed per log and day, so a KPI table over any range reads one row per
+    # station-day (146k for a county's year) instead of every case.
+    """CREATE TABLE fact_day (
+        origin TEXT NOT NULL, station TEXT NOT NULL, day TEXT NOT NULL,
+        finished INTEGER NOT NULL, on_time INTEGER NOT NULL, rated INTEGER NOT NULL,
+        visits INTEGER NOT NULL, accepted INTEGER NOT NULL, on_site INTEGER NOT NULL,
+        first_rated INTEGER NOT NULL, bad INTEGER NOT NULL, fixed INTEGER NOT NULL,
+        proxies_sent INTEGER NOT NULL, proxies_in_time INTEGER NOT NULL,
+        PRIMARY KEY (origin, day))""",
+    "CREATE INDEX fact_day_day ON fact_day (day)",
+    "CREATE INDEX proxy_fact_unsent ON proxy_fact (registered_day) WHERE sent = 0",
 )),)
 
 
@@ -104,6 +142,20 @@ class CountyDb:
         with self._lock:
             self._migrate()
 
+    def _writer_lock(self) -> BinaryIO | None:
+        """This thread's handle on the SQLite writers' lock file (None: PostgreSQL, an
+        in-memory database, or no ``fcntl``, where SQLite's own wait is all there is)."""
+        handle = getattr(self._local, "writer", None)
+        if handle is None and not self.postgres and fcntl is not None:
+            path = _sqlite_path(self.url)
+            if path == ":memory:":
+                return None
+            handle = open(path + "-writer", "ab")  # closed by close(), as connections are
+            self._local.writer = handle
+            with self._lock:
+                self._opened.append(handle)
+        return handle
+
     def _connect(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self.postgres and (conn.closed or conn.broken):
@@ -124,13 +176,30 @@ class CountyDb:
             with conn.transaction():
                 yield tx
             return
-        conn.execute("BEGIN IMMEDIATE")
+        with self._writers_queue():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _writers_queue(self) -> Iterator[None]:
+        """Wait for the SQLite write lock on a file lock first. SQLite's own wait
+        (busy_timeout) polls with sleeps growing to 100 ms: with 400 stations syncing at
+        once the database sat idle while every writer slept. A blocked ``flock`` wakes the
+        next writer, of this process or another worker, as soon as the lock is free."""
+        handle = self._writer_lock()
+        if handle is None or fcntl is None:
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # releases the GIL while it waits
         try:
-            yield tx
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -180,8 +249,12 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=where))
 
 
+def _sqlite_path(url: str) -> str:
+    return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+
+
 def _sqlite_connect(url: str) -> sqlite3.Connection:
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    path = _sqlite_path(url)
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -403,6 +476,101 @@ class Tx:
     def relay_for(self, station: str, after: int, limit: int) -> list[tuple[int, str]]:
         return self.all("SELECT seq, envelope FROM relay WHERE to_station = ? AND seq > ? "
                         "ORDER BY seq LIMIT ?", [station, after, limit])
+
+    # ------------------------------------------------------------------ audit facts
+
+    def fact_sizes(self) -> dict[str, int]:
+        """The log size each station's facts were made from."""
+        return {origin: int(size) for origin, size in self.all(
+            "SELECT origin, size FROM fact_state")}
+
+    def replace_facts(self, origin: str, station: str, town: str, facts: Any, size: int,
+                      at: str) -> None:
+        """Put ``facts`` (a ``StationFacts``) in place of the log's previous ones."""
+        for table in ("case_fact", "proxy_fact", "rating_fact", "fact_day"):
+            self.run(f"DELETE FROM {table} WHERE origin = ?", [origin])
+        unit = (origin, station, town)
+        self._many("INSERT INTO case_fact (origin, station, town, case_no, accepted_day, "
+                   "finished_day, on_time, on_site, visits, rated, is_open, overdue_from) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(*unit, c.case_no, c.accepted_day, c.finished_day, int(c.on_time),
+                     int(c.on_site), c.visits, int(c.rated), int(c.open), c.overdue_from)
+                    for c in facts.cases])
+        self._many("INSERT INTO proxy_fact (origin, station, town, proxy_no, registered_day, "
+                   "counts_from, sent, in_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(*unit, p.proxy_no, p.registered_day, p.counts_from, int(p.sent),
+                     int(p.in_time)) for p in facts.proxies])
+        self._many("INSERT INTO rating_fact (origin, station, town, subject, first_day, bad, "
+                   "fixed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [(*unit, r.subject, r.first_day, int(r.bad), int(r.fixed))
+                    for r in facts.ratings])
+        self._many("INSERT INTO fact_day (origin, station, day, finished, on_time, rated, "
+                   "visits, accepted, on_site, first_rated, bad, fixed, proxies_sent, "
+                   "proxies_in_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(origin, station, day, *sums) for day, sums in sorted(_by_day(facts).items())])
+        self.run("INSERT INTO fact_state (origin, size, made_at) VALUES (?, ?, ?) "
+                 "ON CONFLICT (origin) DO UPDATE SET size = excluded.size, "
+                 "made_at = excluded.made_at", [origin, size, at])
+
+    def kpi_sums(self, first: str, last: str, today: str, now: str, station: str | None
+                 ) -> list[tuple[str, str, int, int]]:
+        """(station, KPI code, numerator, denominator) for the period ``first``–``last``:
+        ``kpis_from_facts`` (station_app/domain/audit/facts.py) as SQL, over the day sums
+        and, for what depends on "now", the few rows still waiting."""
+        one = " AND station = ?" if station else ""
+        extra = [station] if station else []
+        out: list[tuple[str, str, int, int]] = []
+        for (code, done, on_time, rated, visits, accepted, on_site, first_rated, bad, fixed,
+             sent, in_time) in self.all(
+                "SELECT station, SUM(finished), SUM(on_time), SUM(rated), SUM(visits), "
+                "SUM(accepted), SUM(on_site), SUM(first_rated), SUM(bad), SUM(fixed), "
+                "SUM(proxies_sent), SUM(proxies_in_time) FROM fact_day "
+                f"WHERE day >= ? AND day <= ?{one} GROUP BY station", [first, last, *extra]):
+            out += [(code, "on_time_rate", on_time, done), (code, "evaluation_rate", rated, done),
+                    (code, "avg_visits", visits, done), (code, "on_site_rate", on_site, accepted),
+                    (code, "satisfaction_rate", first_rated - bad, first_rated),
+                    (code, "bad_review_fixed_rate", fixed, bad),
+                    (code, "proxy_reported_in_3wd_rate", in_time, sent)]
+        out += [(code, "proxy_reported_in_3wd_rate", 0, n) for code, n in self.all(
+            "SELECT station, COUNT(*) FROM proxy_fact WHERE sent = 0 AND registered_day >= ? "
+            f"AND registered_day <= ? AND counts_from <= ?{one} GROUP BY station",
+            [first, last, today, *extra])]
+        out += [(code, "overdue_now", late, n) for code, n, late in self.all(
+            "SELECT station, COUNT(*), SUM(CASE WHEN overdue_from <= ? THEN 1 ELSE 0 END) "
+            f"FROM case_fact WHERE is_open = 1{one} GROUP BY station", [now, *extra])]
+        return out
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self.conn.executemany(sql, rows)
+
+
+def _by_day(facts: Any) -> dict[str, list[int]]:
+    """Per day: finished, on time, rated, visits (by finishing day); accepted, on site (by
+    acceptance day); first ratings, bad, fixed (by rating day); proxy entries sent and sent
+    in time (by registration day)."""
+    days: dict[str, list[int]] = {}
+
+    def add(day: str | None, at: int, *values: int) -> None:
+        if day is not None:
+            row = days.setdefault(day, [0] * 11)
+            for i, v in enumerate(values):
+                row[at + i] += v
+
+    for c in facts.cases:
+        add(c.finished_day, 0, 1, int(c.on_time), int(c.rated), c.visits)
+        add(c.accepted_day, 4, 1, int(c.on_site))
+    for r in facts.ratings:
+        add(r.first_day, 6, 1, int(r.bad), int(r.bad and r.fixed))
+    for p in facts.proxies:
+        if p.sent:
+            add(p.registered_day, 9, 1, int(p.in_time))
+    return days
 
 
 def _plain(value: Any) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from station_app.domain.audit import FindingCode, Period, parse_thresholds
+from station_app.domain.audit.facts import kpis_from_facts, station_facts
 from station_app.domain.cases import Channel, created_body
 from station_app.domain.clock import CST
 from station_app.domain.numbering import case_number
@@ -27,8 +28,13 @@ from station_app.services.clock import ManualClock
 from station_app.services.station import Station
 from sync.client import HttpTransport
 from sync.county.audit import CountyAudit, StationAudit, audit_county, draw_spot_check_for
+from sync.county.kpis import kpi_table, refresh_facts
 from sync.county.service import County
+from sync.county.store import CountyDb
 from sync.station import sync_once
+from tests.domain.audit.test_kpi import SEEDED as HAND_CALENDAR
+from tests.domain.audit.test_kpi import build as hand_month
+from tests.domain.audit.test_kpi import records as hand_records
 
 ITEM = "LOCAL-MZ-004"
 OCTOBER = Period.month("2025-10")
@@ -226,3 +232,54 @@ def test_the_monthly_draw_is_reproducible_and_leans_on_flagged_cases(
     (station,) = one.stations
     assert station.population == 20 and len(station.drawn) == thresholds.spot_cases_green
     assert other.digest != one.digest
+
+
+# ------------------------------------------------------------------ KPI table from facts
+
+
+def test_the_kpi_table_from_facts_equals_the_full_audit_and_refreshes_only_grown_logs(
+        village: Station, county: County, county_clock: ManualClock,
+        transport: HttpTransport, applicant: PersonDetails):
+    honest_weeks(village, county_clock, transport, applicant)
+    assert refresh_facts(county.db, now=AUDIT_AT) == 1
+    assert refresh_facts(county.db, now=AUDIT_AT) == 0  # nothing new: nothing re-folded
+
+    for period, now in ((OCTOBER, AUDIT_AT), (Period(date(2025, 9, 29), date(2025, 10, 10)),
+                                              at(date(2025, 11, 20), 9))):
+        full = audit_county(county.db, period=period, now=now,
+                            thresholds=parse_thresholds(None)).stations[0].kpis
+        table = kpi_table(county.db, period=period, now=now)
+        fast = table.stations[village.info.code]
+        assert {c: (r.numerator, r.denominator) for c, r in fast.items()} == \
+            {c: (r.numerator, r.denominator) for c, r in full.items()}
+        assert table.county["on_site_rate"].value == fast["on_site_rate"].value
+
+    work_day(village, county_clock, transport, date(2025, 10, 16), applicant)
+    assert refresh_facts(county.db, now=AUDIT_AT) == 1
+    assert kpi_table(county.db, period=OCTOBER, now=AUDIT_AT).stations[
+        village.info.code]["on_site_rate"].denominator == 24
+
+
+@pytest.mark.parametrize("period,now", [
+    (Period.month("2025-11"), datetime(2025, 12, 1, 10, tzinfo=CST)),
+    (Period.month("2025-11"), datetime(2025, 11, 21, 10, tzinfo=CST)),
+    (Period(date(2025, 10, 20), date(2025, 11, 12)), datetime(2025, 11, 13, 8, tzinfo=CST)),
+    (Period(date(2025, 11, 1), date(2025, 11, 1)), datetime(2026, 1, 5, 9, tzinfo=CST)),
+])
+def test_the_sql_sums_equal_the_facts_with_proxies_and_ratings(
+        tmp_path: Path, period: Period, now: datetime):
+    """The hand-computed month of the domain tests (cases, proxy entries sent late, on time
+    and never, first ratings and follow-ups) through the county database."""
+    records = hand_records(hand_month()[0])
+    facts = station_facts(records, HAND_CALENDAR)
+    db = CountyDb(str(tmp_path / "county.db"))
+    try:
+        with db.write() as tx:
+            tx.replace_facts("vss/330199101201/hand", "330199101201", "330199101000", facts,
+                             0, now.isoformat())
+        table = kpi_table(db, period=period, now=now).stations["330199101201"]
+    finally:
+        db.close()
+    expected = kpis_from_facts(facts, period, now)
+    assert {c: (r.numerator, r.denominator) for c, r in table.items()} == \
+        {c: (r.numerator, r.denominator) for c, r in expected.items()}

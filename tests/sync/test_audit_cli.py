@@ -96,3 +96,17 @@ def test_report_writes_the_workbook_the_pdf_and_a_csv_and_refuses_other_files(
     refused = county(data, "report", "--month", month, "--out", out / "county.docx")
     assert refused.returncode == 1 and "EXPORT_FAILED" in refused.stderr
     assert not (out / "county.docx").exists()
+
+
+def test_kpis_gives_the_fast_table_and_refreshes_only_what_grew(tmp_path: Path):
+    data, _ = synced_station(tmp_path)
+    month = datetime.now(CST).strftime("%Y-%m")
+
+    first = ok_json(county(data, "kpis", "--month", month, "--json"))
+    again = ok_json(county(data, "kpis", "--month", month, "--json"))
+
+    assert first["refreshed"] == 1 and again["refreshed"] == 0
+    row = first["stations"][CODE]
+    assert row["on_time_rate"]["value"] is None and row["overdue_now"]["denominator"] == 1
+    assert first["county"] == again["county"]
+    assert CODE in county(data, "kpis", "--month", month).stdout

@@ -17,11 +17,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from station_app.domain.audit import Period, parse_thresholds
+from station_app.domain.people import PersonDetails
+from station_app.domain.states import CaseState
 from station_app.errors import CountyDatabaseUnavailable, EnrollRefused, HistoryConflict
+from station_app.services.cases import CaseRequest, add_case, move_case
 from station_app.services.clock import ManualClock
 from station_app.services.station import Station
 from sync.client import HttpTransport
+from sync.county.audit import audit_county
 from sync.county.keys import init_keys
+from sync.county.kpis import kpi_table, refresh_facts
 from sync.county.service import County
 from sync.county.store import CountyDb
 from sync.station import acknowledged, checkpoint_request, enroll, sync_once
@@ -257,3 +263,24 @@ def test_one_relayed_message_arriving_twice_at_once_is_stored_once(pg_county: Co
     assert sorted(stored) == [False, True]
     with pg_county.db.read() as tx:
         assert len(tx.relay_for("330199101000", 0, 10)) == 1
+
+
+def test_the_kpi_table_from_facts_is_the_same_on_postgres(
+        pg_village: tuple[Station, HttpTransport], pg_county: County, clock: ManualClock,
+        applicant: PersonDetails):
+    st, transport = pg_village
+    for _ in range(3):
+        clock.advance(minutes=20)
+        case = add_case(st, CaseRequest(item="LOCAL-MZ-004", applicant=applicant))
+        move_case(st, case.case_no, CaseState.ACCEPTED)
+        move_case(st, case.case_no, CaseState.FINISHED, details={"outcome": "APPROVED"})
+    sync_once(st, transport)
+    period, now = Period.month("2025-09"), clock.now()
+
+    assert refresh_facts(pg_county.db, now=now) == 1
+    table = kpi_table(pg_county.db, period=period, now=now).stations[st.info.code]
+    full = audit_county(pg_county.db, period=period, now=now,
+                        thresholds=parse_thresholds(None)).stations[0].kpis
+    assert {c: (r.numerator, r.denominator) for c, r in table.items()} == \
+        {c: (r.numerator, r.denominator) for c, r in full.items()}
+    assert table["on_site_rate"].value == 1.0 and table["on_time_rate"].denominator == 3

@@ -1,0 +1,93 @@
+"""The county's KPI table from fact rows: a month of 400 stations is a few indexed sums.
+
+``county audit`` folds every log to check it, which takes minutes for a county's year. The
+KPIs do not need that: each station log's facts (``station_app.domain.audit.facts``: one
+row per case, proxy entry and rated subject) are kept in the county database and refreshed
+only for logs that grew since (``refresh_facts``), and a KPI table for any period is then
+SQL sums over them (``kpi_table``). The facts are tested equal to ``compute_kpis``; the
+sums here are ``kpis_from_facts`` in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from station_app.domain.audit import KPI_DEFINITIONS, KpiResult, Period, aggregate_tables
+from station_app.domain.audit.facts import moment_text, station_facts
+from station_app.domain.audit.records import fold_station_log
+from station_app.domain.clock import iso, local_day
+from station_app.domain.log import MalformedEntry, decode_entry
+from sync.county.audit import town_of
+from sync.county.store import CountyDb
+
+
+@dataclass(frozen=True, slots=True)
+class KpiTable:
+    period: Period
+    now: datetime
+    stations: Mapping[str, Mapping[str, KpiResult]]  # station code → code → result
+    towns: Mapping[str, Mapping[str, KpiResult]] = field(default_factory=dict)
+    county: Mapping[str, KpiResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        def plain(k: Mapping[str, KpiResult]) -> dict[str, object]:
+            return {c: {"value": r.value, "numerator": r.numerator,
+                        "denominator": r.denominator} for c, r in k.items()}
+
+        return {"period": {"from": self.period.first.isoformat(),
+                           "to": self.period.last.isoformat()}, "now": self.now.isoformat(),
+                "stations": {s: plain(k) for s, k in self.stations.items()},
+                "towns": {t: plain(k) for t, k in self.towns.items()},
+                "county": plain(self.county)}
+
+
+def refresh_facts(db: CountyDb, *, now: datetime) -> int:
+    """Re-fold the logs that grew since their facts were made; how many were refreshed."""
+    with db.read() as tx:
+        known = tx.fact_sizes()
+        stale = [row for row in tx.stations() if known.get(row.origin) != row.size]
+    for row in stale:
+        with db.read() as tx:
+            stored = tx.entries(row.origin)
+        entries = []
+        for _, data, _ in stored:
+            try:
+                entries.append(decode_entry(data))
+            except MalformedEntry:  # the audit reports it; the facts go without it
+                continue
+        folded = fold_station_log(row.code, entries)
+        facts = station_facts(folded.records, folded.calendar)
+        with db.write() as tx:
+            tx.replace_facts(row.origin, row.code, town_of(row.code), facts, len(stored),
+                             iso(now))
+    return len(stale)
+
+
+def kpi_table(db: CountyDb, *, period: Period, now: datetime, station: str | None = None
+              ) -> KpiTable:
+    """Every station's KPIs for ``period`` from the facts as they stand (see
+    ``refresh_facts``), with town and county totals (sums, never averaged rates)."""
+    with db.read() as tx:
+        sums = tx.kpi_sums(period.first.isoformat(), period.last.isoformat(),
+                           local_day(now).isoformat(), moment_text(now) or "", station)
+        enrolled = {row.code for row in (tx.stations(station) if station else tx.stations())}
+    stations: dict[str, dict[str, KpiResult]] = {code: {} for code in enrolled}
+    for code, kpi, numerator, denominator in sums:  # a KPI may come in parts: add them
+        table = stations.setdefault(code, {})
+        had = table.get(kpi)
+        table[kpi] = KpiResult(
+            code=kpi, numerator=int(numerator or 0) + (had.numerator if had else 0),
+            denominator=int(denominator or 0) + (had.denominator if had else 0))
+    for table in stations.values():
+        for d in KPI_DEFINITIONS:
+            table.setdefault(d.code, KpiResult(code=d.code, numerator=0, denominator=0))
+    ordered = {code: {d.code: stations[code][d.code] for d in KPI_DEFINITIONS}
+               for code in sorted(stations)}
+    towns: dict[str, list[Mapping[str, KpiResult]]] = {}
+    for code, table in ordered.items():
+        towns.setdefault(town_of(code), []).append(table)
+    return KpiTable(period=period, now=now, stations=ordered,
+                    towns={t: aggregate_tables(k) for t, k in sorted(towns.items())},
+                    county=aggregate_tables(ordered.values()))
