@@ -16,8 +16,6 @@ data give the same bytes. The file is written to a temporary file and renamed in
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,11 +34,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
+from station_app.documents.export_file import export_target, write_whole
+
 # The renderer's font registration and mixed-font markup (primary font, fallback for rare
 # characters): one set of fonts for every PDF the app makes.
 from station_app.documents.render import DEFAULT_FONTS, FONT, _markup, _register
 from station_app.domain.audit import KPI_BY_CODE, KPI_DEFINITIONS, KpiDefinition, KpiKind
-from station_app.errors import ExportFailed, InvalidInput
+from station_app.errors import InvalidInput
 
 COUNTY_TITLE = "县级便民服务站点月度审计报告"
 CENTRE_SUFFIX = "便民服务中心"
@@ -70,10 +70,10 @@ def render_audit_report(data: Mapping[str, Any], path: Path, *, scope: str | Non
     for that town's report: only its stations, its aggregate KPIs, bars per station.
     ``generated_at`` is printed as given (the caller's clock, so tests can fix it).
     """
-    path = _check_target(Path(path))
+    path = export_target(Path(path), ".pdf")
     report = _Report(data, scope, generated_at)
     pdf = report.build()
-    _write_atomically(path, pdf)
+    write_whole(path, pdf)
 
 
 # --------------------------------------------------------------------------- the content
@@ -377,35 +377,3 @@ def _town_names(stations: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- the file
-
-
-def _check_target(path: Path) -> Path:
-    def refuse(reason: str, reason_en: str) -> ExportFailed:
-        return ExportFailed(path=str(path), reason=reason, reason_en=reason_en)
-
-    if path.suffix.lower() != ".pdf":
-        raise refuse("文件名应以 .pdf 结尾", "the file name must end in .pdf")
-    if path.is_dir():
-        raise refuse("这是一个文件夹", "it is a folder")
-    if not path.parent.is_dir():
-        raise refuse(f"文件夹“{path.parent}”不存在", f"folder {path.parent} does not exist")
-    return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Temp file beside the target, fsync, rename: a half-written report never appears."""
-    tmp = None
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        tmp = Path(name)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        reason = exc.strerror or type(exc).__name__
-        raise ExportFailed(path=str(path), reason=f"无法写入（{reason}）",
-                           reason_en=f"cannot write ({reason})") from None

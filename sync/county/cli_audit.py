@@ -55,6 +55,17 @@ def period_of(month: str | None, first: str | None, last: str | None, today: dat
     return Period.month(f"{previous:%Y-%m}")
 
 
+def station_and_period(func: Any) -> Any:
+    """``--station`` and the period options ``audit`` and ``kpis`` share."""
+    for option in reversed((
+            click.option("--station", "station", help="只看这个站点 / one station code only"),
+            click.option("--month", help="统计月份 YYYY-MM（默认上个月）/ month, default: last"),
+            click.option("--from", "first", help="起始日期 YYYY-MM-DD / first day"),
+            click.option("--to", "last", help="截止日期 YYYY-MM-DD / last day"))):
+        func = option(func)
+    return func
+
+
 def _day(text: str, label: str) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -64,10 +75,7 @@ def _day(text: str, label: str) -> date:
 
 
 @click.command()
-@click.option("--station", "station", help="只审计这个站点 / one station code only")
-@click.option("--month", help="统计月份 YYYY-MM（默认上个月）/ month, default: last month")
-@click.option("--from", "first", help="起始日期 YYYY-MM-DD / first day")
-@click.option("--to", "last", help="截止日期 YYYY-MM-DD / last day")
+@station_and_period
 @json_flag
 @pass_context
 def audit(obj: Context, station: str | None, month: str | None, first: str | None,
@@ -106,10 +114,7 @@ def shown(result: KpiResult) -> str:
 
 
 @click.command()
-@click.option("--station", "station", help="只看这个站点 / one station code only")
-@click.option("--month", help="统计月份 YYYY-MM（默认上个月）/ month, default: last month")
-@click.option("--from", "first", help="起始日期 YYYY-MM-DD / first day")
-@click.option("--to", "last", help="截止日期 YYYY-MM-DD / last day")
+@station_and_period
 @json_flag
 @pass_context
 def kpis(obj: Context, station: str | None, month: str | None, first: str | None,

@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +50,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from station_app.documents.export_file import export_target, write_whole
 from station_app.domain.audit import KPI_DEFINITIONS, Finding, KpiKind, KpiResult, Severity
 from station_app.errors import ExportFailed
 from sync.county.audit import CountyAudit, StationAudit
@@ -81,7 +80,7 @@ def write_workbook(audit: CountyAudit, path: Path,
     ``trend`` is ``(label, kpis)`` per month, oldest first, e.g. the county table of
     ``audit_county`` for each of the last twelve months.
     """
-    path = _check_target(Path(path), ".xlsx")
+    path = export_target(Path(path), ".xlsx")
     book = Workbook()
     _overview_sheet(book.active, audit)
     _stations_sheet(book.create_sheet("站点"), audit.stations)
@@ -92,7 +91,7 @@ def write_workbook(audit: CountyAudit, path: Path,
         _trend_sheet(book.create_sheet("趋势"), trend)
     buf = io.BytesIO()
     book.save(buf)
-    _write_atomically(path, buf.getvalue())
+    write_whole(path, buf.getvalue())
 
 
 def write_csv(audit: CountyAudit, path: Path, table: str) -> None:
@@ -102,49 +101,16 @@ def write_csv(audit: CountyAudit, path: Path, table: str) -> None:
                            reason=f"没有名为“{table}”的表，可选：{'、'.join(CSV_TABLES)}",
                            reason_en=f"no table {table!r}; choose one of "
                                      f"{', '.join(CSV_TABLES)}")
-    path = _check_target(Path(path), ".csv")
+    path = export_target(Path(path), ".csv")
     header, rows = _CSV_BUILDERS[table](audit)
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180, what Excel writes itself
     writer.writerow(header)
     writer.writerows([_csv_field(v) for v in row] for row in rows)
-    _write_atomically(path, ("\ufeff" + buf.getvalue()).encode("utf-8"))
+    write_whole(path, ("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _check_target(path: Path, suffix: str) -> Path:
-    """Refuse before any work: a wrong suffix, a missing folder, a folder as the target."""
-    def refuse(reason: str, reason_en: str) -> ExportFailed:
-        return ExportFailed(path=str(path), reason=reason, reason_en=reason_en)
-
-    if path.suffix.lower() != suffix:
-        raise refuse(f"文件名应以 {suffix} 结尾", f"the file name must end in {suffix}")
-    if path.is_dir():
-        raise refuse("这是一个文件夹", "it is a folder")
-    if not path.parent.is_dir():
-        raise refuse(f"文件夹“{path.parent}”不存在", f"folder {path.parent} does not exist")
-    return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a workbook."""
-    tmp = None
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        tmp = Path(name)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        reason = exc.strerror or type(exc).__name__
-        raise ExportFailed(path=str(path), reason=f"无法写入（{reason}）",
-                           reason_en=f"cannot write ({reason})") from None
 
 
 # --------------------------------------------------------------------------- shared facts
