@@ -35,6 +35,7 @@ from sync.county import folder as county_folder
 from sync.county.app import App, create_app
 from sync.county.app import serve as serve_api
 from sync.county.keys import KeyFileError, drop_kem, rotate_kem
+from sync.county.kpis import FactsKeeper
 from sync.county.service import County
 from sync.county.store import redact_url
 from sync.county.usb import export_bundle, import_bundle, reply_summary
@@ -155,8 +156,12 @@ def init(obj: Context, name: str, code: str, db: str | None) -> None:
 @click.option("--db", help="数据库（覆盖配置）/ database URL, overriding county.json")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="进程数（每个 CPU 核一个）/ worker processes, one per CPU core")
+@click.option("--facts-every", "facts_every", type=click.FloatRange(0), default=60,
+              show_default=True, help="每隔多少秒更新考核指标事实表（0 不更新）/ seconds "
+                                      "between refreshes of the KPI facts (0: never)")
 @pass_context
-def serve(obj: Context, host: str, port: int, db: str | None, workers: int) -> None:
+def serve(obj: Context, host: str, port: int, db: str | None, workers: int,
+          facts_every: float) -> None:
     """运行县级服务器的网络接口 / run the county web API."""
     if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
         raise click.UsageError("--workers 需要 Linux / --workers needs SO_REUSEPORT (Linux)")
@@ -168,14 +173,19 @@ def serve(obj: Context, host: str, port: int, db: str | None, workers: int) -> N
                    "Warning: the root key is still on the server; move it offline.", err=True)
     click.echo(f"县级服务器 {county.keys.county} 已启动：http://{host}:{port}（Ctrl+C 停止）\n"
                f"database: {redact_url(county.db.url)}, workers: {workers}", err=True)
-    if workers == 1:
-        serve_api(lambda: create_app(county), host=host, port=port)
-        return
-    # Each worker process opens the county again, with connections of its own; the
-    # database serialises their writes (BEGIN IMMEDIATE / SELECT … FOR UPDATE).
-    obj.close()
-    serve_api(partial(_worker_app, obj.data.resolve(), db), host=host, port=port,
-              workers=workers)
+    if workers > 1:  # each worker opens the county again, with connections of its own
+        obj.close()
+        obj._county = county = county_folder.open_county(obj.data, db=db)
+    keeper = FactsKeeper(county.db, county.now, facts_every).start() if facts_every else None
+    try:
+        if workers == 1:
+            serve_api(lambda: create_app(county), host=host, port=port)
+        else:  # the database serialises the workers' writes (BEGIN IMMEDIATE / FOR UPDATE)
+            serve_api(partial(_worker_app, obj.data.resolve(), db), host=host, port=port,
+                      workers=workers)
+    finally:
+        if keeper is not None:
+            keeper.stop()
 
 
 def _worker_app(folder: Path, db: str | None) -> App:

@@ -10,7 +10,9 @@ sums here are ``kpis_from_facts`` in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +23,8 @@ from station_app.domain.clock import iso, local_day
 from station_app.domain.log import MalformedEntry, decode_entry
 from sync.county.audit import town_of
 from sync.county.store import CountyDb
+
+log = logging.getLogger("county")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +95,29 @@ def kpi_table(db: CountyDb, *, period: Period, now: datetime, station: str | Non
     return KpiTable(period=period, now=now, stations=ordered,
                     towns={t: aggregate_tables(k) for t, k in sorted(towns.items())},
                     county=aggregate_tables(ordered.values()))
+
+
+class FactsKeeper:
+    """Keeps the facts current while ``county serve`` runs: every ``interval`` seconds the
+    logs that grew are folded again, in one thread of one process, so ``county kpis`` (and
+    the dashboard) answer at once instead of folding the day's uploads first."""
+
+    def __init__(self, db: CountyDb, now: Callable[[], datetime], interval: float) -> None:
+        self.db, self.now, self.interval = db, now, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="county-facts", daemon=True)
+
+    def start(self) -> FactsKeeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                refresh_facts(self.db, now=self.now())
+            except Exception:  # a bad log must not stop the keeper; the audit reports it
+                log.exception("refreshing the audit facts failed")

@@ -77,13 +77,13 @@ def init_station(data: Path, code: str = "330199101201") -> dict[str, Any]:
 
 
 @contextmanager
-def county_serving(data: Path, *, db: str | None = None, timeout: float = 30
-                   ) -> Iterator[str]:
+def county_serving(data: Path, *, db: str | None = None, timeout: float = 30,
+                   extra: tuple[str, ...] = ()) -> Iterator[str]:
     """``county serve`` in its own process on a free loopback port; yields its URL."""
     port = free_port()
     log = data.parent / f"county-serve-{port}.log"
     command = [executable("county"), "--data", str(data), "serve", "--host", "127.0.0.1",
-               "--port", str(port), *(["--db", db] if db else [])]
+               "--port", str(port), *(["--db", db] if db else []), *extra]
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT,
                                    env=_environment())

@@ -4,12 +4,14 @@ received a station's log through ``county serve``."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
 
 from station_app.domain.clock import CST
+from sync.county.store import CountyDb
 from tests.conftest import SAMPLE_CATALOG
 from tests.documents.pdftools import pdf_text
 from tests.sync.cli_helpers import county, county_serving, init_county, init_station, ok_json
@@ -110,3 +112,28 @@ def test_kpis_gives_the_fast_table_and_refreshes_only_what_grew(tmp_path: Path):
     assert row["on_time_rate"]["value"] is None and row["overdue_now"]["denominator"] == 1
     assert first["county"] == again["county"]
     assert CODE in county(data, "kpis", "--month", month).stdout
+
+
+def test_serve_keeps_the_facts_current_so_kpis_has_nothing_left_to_fold(tmp_path: Path):
+    data, st = tmp_path / "county", tmp_path / "station"
+    init_county(data)
+    init_station(st, CODE)
+    with county_serving(data, extra=("--facts-every", "0.2")) as url:
+        ticket = ok_json(county(data, "enroll", "--station", CODE, "--json"))
+        ok_json(station_cli(st, "enroll", "--server", url, "--code", ticket["code"], "--json"))
+        ok_json(station_cli(st, "sync", "--json"))
+        size = ok_json(station_cli(st, "sync", "status", "--json"))["acknowledged"]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and facts_size(data) != size:
+            time.sleep(0.1)
+        assert facts_size(data) == size
+    assert ok_json(county(data, "kpis", "--json"))["refreshed"] == 0
+
+
+def facts_size(data: Path) -> int | None:
+    db = CountyDb(str(data / "county.db"))
+    try:
+        with db.read() as tx:
+            return next(iter(tx.fact_sizes().values()), None)
+    finally:
+        db.close()
