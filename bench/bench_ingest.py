@@ -53,7 +53,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bench.common import CATALOG, OUT, _one_case, _person
+from bench.common import CATALOG, OUT, one_case, random_person
 from station_app.domain.clock import CST, iso
 from station_app.services.calendar import seed_builtin_calendar
 from station_app.services.catalog import import_catalog
@@ -158,8 +158,8 @@ def _fill(st: Station, rng: random.Random, entries: int) -> None:
                 clock.advance(minutes=4)
                 seq += 1
                 if not people or rng.random() < 0.5:
-                    people.append(record_person(tx, _person(rng)))
-                _one_case(st, tx, rng, rng.choice(items), rng.choice(people), seq)
+                    people.append(record_person(tx, random_person(rng)))
+                one_case(st, tx, rng, rng.choice(items), rng.choice(people), seq)
 
 
 # -------------------------------------------------------------------------- server

@@ -30,7 +30,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench.common import _one_case, _person, new_station
+from bench.common import new_station, one_case, random_person
 from station_app.crypto.kem import KemKey, seal_to
 from station_app.domain.clock import CST
 from station_app.services.clock import ManualClock
@@ -97,8 +97,8 @@ def add_cases(st: Station, cases: int, *, days: int, rng: random.Random) -> None
             for seq in range(1, min(per_day, cases - done) + 1):
                 clock.advance(minutes=4)
                 if not people or rng.random() < 0.5:
-                    people.append(record_person(tx, _person(rng)))
-                _one_case(st, tx, rng, rng.choice(st.projector.catalog().items),
+                    people.append(record_person(tx, random_person(rng)))
+                one_case(st, tx, rng, rng.choice(st.projector.catalog().items),
                           rng.choice(people), seq)
                 done += 1
 

@@ -58,18 +58,18 @@ def build_station(folder: Path, cases: int, seed: int = 1) -> Station:
     while done < cases:
         with st.transaction() as tx:
             if len(people) < 2000:
-                people += [record_person(tx, _person(rng)) for _ in range(50)]
+                people += [record_person(tx, random_person(rng)) for _ in range(50)]
             for _ in range(min(500, cases - done)):
                 if done % per_day == 0:
                     clock.advance(days=1)
                 clock.advance(seconds=5)
-                _one_case(st, tx, rng, rng.choice(items), rng.choice(people),
+                one_case(st, tx, rng, rng.choice(items), rng.choice(people),
                           done % per_day + 1)
                 done += 1
     return st
 
 
-def _one_case(st: Station, tx: Transaction, rng: random.Random, item: ServiceItem, person: str,
+def one_case(st: Station, tx: Transaction, rng: random.Random, item: ServiceItem, person: str,
               seq: int) -> None:
     now = st.clock.now()
     case_no = case_number(st.info.code, now.date(), seq)
@@ -81,7 +81,7 @@ def _one_case(st: Station, tx: Transaction, rng: random.Random, item: ServiceIte
                                           details=DETAILS.get(to)))
 
 
-def _person(rng: random.Random) -> PersonDetails:
+def random_person(rng: random.Random) -> PersonDetails:
     first17 = f"330199{1950 + rng.randint(0, 50)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}" \
               f"{rng.randint(0, 999):03d}"
     return validate_person(name="测试" + "甲乙丙丁戊己庚辛"[rng.randint(0, 7)] * 2,
