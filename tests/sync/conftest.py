@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from sync.county.store import CountyDb
 from sync.protocol import PackageLimits
 from sync.station import enroll
 from tests.conftest import SAMPLE_CATALOG
+from tests.sync.pg import fresh_schema
 
 # Packages of 256 entries: a test backlog of a few hundred entries then makes several, as a
 # month does at the protocol's real limits (a station may always cut smaller packages).
@@ -50,13 +52,19 @@ def county_clock() -> ManualClock:
     return ManualClock(datetime(2025, 9, 29, 8, 0, tzinfo=CST))
 
 
-@pytest.fixture
-def county(tmp_path: Path, county_clock: ManualClock) -> Iterator[County]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def county(request: pytest.FixtureRequest, tmp_path: Path, county_clock: ManualClock
+           ) -> Iterator[County]:
+    """The county, once on SQLite and once on PostgreSQL (a schema of its own): every
+    test that takes it runs on both backends."""
     folder = tmp_path / "county"
     _, online = init_keys(folder, COUNTY_NAME, county_clock.now().isoformat())
-    db = CountyDb(str(folder / "county.db"))
-    yield County(db, online, county_clock.now)
-    db.close()
+    with ExitStack() as stack:
+        url = str(folder / "county.db") if request.param == "sqlite" \
+            else stack.enter_context(fresh_schema())
+        db = CountyDb(url)
+        stack.callback(db.close)
+        yield County(db, online, county_clock.now)
 
 
 def free_port() -> int:

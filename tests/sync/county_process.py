@@ -1,8 +1,9 @@
 """The county server in a process of its own, so a test can ``kill -9`` it and start it again.
 
-    python -m tests.sync.county_process FOLDER PORT [--die-after add_entries:N]
+    python -m tests.sync.county_process FOLDER PORT [--db URL] [--die-after add_entries:N]
 
-FOLDER holds ``keys/`` (from ``init_keys``) and ``county.db``; the server listens on
+FOLDER holds ``keys/`` (from ``init_keys``) and ``county.db`` (or ``--db``: the test's
+PostgreSQL schema); the server listens on
 127.0.0.1:PORT. ``--die-after add_entries:2`` makes the process SIGKILL itself right after
 the second ``add_entries`` call returns, i.e. after its transaction committed and before
 the answer is written: the crash that tests "persist before replying". The service itself
@@ -56,8 +57,8 @@ class CrashingCounty(County):
         return reply
 
 
-def build(folder: Path, die_after: str | None) -> County:
-    db = CountyDb(str(folder / "county.db"))
+def build(folder: Path, die_after: str | None, url: str | None = None) -> County:
+    db = CountyDb(url or str(folder / "county.db"))
     keys = load_online(folder)
     if die_after:
         method, _, count = die_after.partition(":")
@@ -74,16 +75,17 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("port", type=int)
     parser.add_argument("--die-after")
+    parser.add_argument("--db")
     args = parser.parse_args()
-    uvicorn.run(create_app(build(args.folder, args.die_after)), host="127.0.0.1",
+    uvicorn.run(create_app(build(args.folder, args.die_after, args.db)), host="127.0.0.1",
                 port=args.port, log_level="warning", lifespan="off")
 
 
 class CountyProcess:
     """Start, kill -9 and restart the county server subprocess (from a test)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, db: str | None = None) -> None:
+        self.folder, self.db = folder, db
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -94,7 +96,8 @@ class CountyProcess:
     def start(self, *, die_after: str | None = None, timeout: float = 20) -> CountyProcess:
         self.port = _free_port()
         command = [sys.executable, "-m", "tests.sync.county_process", str(self.folder),
-                   str(self.port)] + (["--die-after", die_after] if die_after else [])
+                   str(self.port)] + (["--die-after", die_after] if die_after else []) \
+            + (["--db", self.db] if self.db else [])
         with open(self.folder / "server.log", "ab") as log:  # read it when a test fails
             self.proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

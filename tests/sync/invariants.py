@@ -17,6 +17,7 @@ Each checker raises ``AssertionError`` naming the invariant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from station_app.crypto import signature_checker
 from station_app.domain.log import parse_note
@@ -52,7 +53,15 @@ class CountyView:
                            "SELECT size, root FROM checkpoint WHERE origin = ? ORDER BY size",
                            [origin])],
                        dict(tx.all("SELECT size, note FROM receipt WHERE origin = ?", [origin])),
-                       str(tx.one("PRAGMA integrity_check")[0]))  # type: ignore[index]
+                       _integrity(tx))
+
+
+def _integrity(tx: Any) -> str:
+    """SQLite's own check; PostgreSQL has none to ask (its pages are checksummed and a
+    corrupt one fails the read above), so "ok" once the reads succeeded."""
+    if tx.postgres:
+        return "ok"
+    return str(tx.one("PRAGMA integrity_check")[0])
 
 
 def station_root(station: Station, size: int) -> bytes:

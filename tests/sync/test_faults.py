@@ -230,8 +230,8 @@ def test_a_flipped_bit_is_refused_with_nothing_stored_and_a_clean_resend_works(
 
 @pytest.fixture
 def county_process(county: County, tmp_path: Path) -> Iterator[CountyProcess]:
-    """The same county folder served by a subprocess that a test may SIGKILL."""
-    process = CountyProcess(tmp_path / "county")
+    """The same county (keys and database) served by a subprocess that a test may SIGKILL."""
+    process = CountyProcess(tmp_path / "county", county.db.url if county.db.postgres else None)
     yield process
     process.kill()
 

@@ -7,14 +7,11 @@ in the URL), dropped afterwards. Without a reachable PostgreSQL the tests skip, 
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from station_app.domain.audit import Period, parse_thresholds
@@ -49,39 +46,13 @@ from tests.sync.conftest import (
     make_station,
     serve,
 )
-
-SERVER = os.environ.get("STATION_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.sync.pg import fresh_schema
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A database URL whose tables live in a fresh schema, dropped when the test ends."""
-    try:
-        admin = _connect()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("STATION_REQUIRE_PG") == "1":
-            pytest.fail(f"PostgreSQL is required here but unreachable: {exc}")
-        pytest.skip(f"no PostgreSQL at {SERVER}")
-    schema = f"county_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{SERVER}?options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def _connect() -> psycopg.Connection:
-    """The test database, created on a fresh server (a CI machine's new cluster)."""
-    try:
-        return psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if "does not exist" not in str(exc):
-            raise
-    base, _, name = SERVER.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=5) as maint:
-        maint.execute(f'CREATE DATABASE "{name}"')
-    return psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -442,6 +442,9 @@ class FullDisk(CountyDb):
 
 def test_a_full_county_disk_answers_503_before_cosigning_and_a_later_sync_completes(
         village: Station, county: County, county_clock: ManualClock, tmp_path: Path):
+    if county.db.postgres:
+        pytest.skip("a full disk is simulated by capping SQLite's file; PostgreSQL's disk is "
+                    "its server's")
     disk = FullDisk(str(tmp_path / "county" / "county.db"))
     server = serve(County(disk, county.keys, county_clock.now))
     try:
