@@ -18,7 +18,9 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     ├── FileInvalid                  an import file that cannot be used
     │   ├── CatalogFileInvalid
     │   ├── CalendarFileInvalid
-    │   └── TemplateInvalid
+    │   ├── TemplateInvalid
+    │   └── PhotoInvalid             an evidence photo that is not a usable image
+    │       └── PhotoTooLarge
     ├── NotFound
     │   ├── UnknownItem
     │   ├── CaseNotFound
@@ -32,7 +34,8 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── TransitionDetailRequired
     │   ├── ProxyNotAllowed
     │   ├── PersonErased
-    │   └── DocumentNotAllowed
+    │   ├── DocumentNotAllowed
+    │   └── SelfCheckExists          a month's 七有 self-check again, without a reason
     ├── PrintFailed                  the printer refused the job
     ├── SignInFailed                 wrong PIN, or an account locked after too many
     ├── SyncError                    the county link: enrollment, upload, download
@@ -182,6 +185,18 @@ class TemplateInvalid(FileInvalid):
     message_en = "document template is invalid: {where} {reason}"
 
 
+class PhotoInvalid(FileInvalid):
+    code = "PHOTO_INVALID"
+    message = "照片“{where}”无法使用：{reason}"
+    message_en = "photo {where} cannot be used: {reason_en}"
+
+
+class PhotoTooLarge(PhotoInvalid):
+    code = "PHOTO_TOO_LARGE"
+    message = "照片“{where}”太大（{size_mb} MB），最大 {limit_mb} MB，请换一张或先缩小"
+    message_en = "photo {where} is too large ({size_mb} MB; at most {limit_mb} MB)"
+
+
 # ---------------------------------------------------------------- lookups
 
 
@@ -270,6 +285,12 @@ class DocumentNotAllowed(RuleViolation):
     code = "DOCUMENT_NOT_ALLOWED"
     message = "{subject}当前为“{state}”，不能出具{title}：{reason}"
     message_en = "{subject_en} is {state_en}; a {kind} cannot be issued for it"
+
+
+class SelfCheckExists(RuleViolation):
+    code = "SEVEN_CHECK_EXISTS"
+    message = "{month} 已做过七有自查；如需更正，请填写更正原因后重新提交"
+    message_en = "the seven-haves self-check for {month} exists; a correction needs a reason"
 
 
 class PrintFailed(StationError):

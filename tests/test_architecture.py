@@ -31,8 +31,11 @@ LAYER_RULES = {
                           "station_app.errors"),
     "station_app.documents": ("station_app.documents", "station_app.domain",
                               "station_app.errors"),
+    # media (photo re-encoding) is a leaf recipe like crypto, used by the services alone
+    "station_app.media": ("station_app.media", "station_app.errors"),
     "station_app.services": ("station_app.services", "station_app.store", "station_app.domain",
-                             "station_app.crypto", "station_app.documents", "station_app.errors"),
+                             "station_app.crypto", "station_app.documents", "station_app.errors",
+                             "station_app.media"),
     # the UI sees services and the domain, never the store, SQL or crypto; of sync, only the
     # background scheduler (sync.auto: status, enrollment, 立即同步), which runs its sessions
     # on its own thread and connection, so the UI never talks to the county itself
@@ -63,6 +66,7 @@ LIBRARY_HOMES = {
     "cryptography": ("station_app.crypto",),
     "chinese_calendar": ("station_app.services.calendar_seed",),
     "click": ("station_app.cli", "sync.county.cli"),
+    "PIL": ("station_app.media",),  # evidence photos (Pillow; reportlab uses it on its own)
     "pypinyin": (),  # build time only (build_scripts/make_pinyin_table.py)
 }
 # Stdlib modules the pure domain must not touch: I/O, clocks, randomness, processes.

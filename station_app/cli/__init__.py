@@ -102,13 +102,14 @@ def _register() -> None:
         cmd_profile,
         cmd_proxy,
         cmd_review,
+        cmd_seven,
         cmd_station,
         cmd_sync,
         cmd_user,
     )
 
     for module in (cmd_station, cmd_catalog, cmd_calendar, cmd_case, cmd_proxy, cmd_person,
-                   cmd_ledger, cmd_doc, cmd_profile, cmd_user, cmd_review, cmd_sync):
+                   cmd_ledger, cmd_doc, cmd_profile, cmd_user, cmd_review, cmd_seven, cmd_sync):
         module.register(cli)
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlite_utils import Database
 
 from station_app.crypto import keyed_digest, unseal
-from station_app.domain import badreview
+from station_app.domain import badreview, seven
 from station_app.domain.calendar import CalendarYear, DayKind, HolidayCalendar, SpecialDay
 from station_app.domain.canonical import canonical_json
 from station_app.domain.cases import Case, CaseEvent, case_deadlines, finished_on_time, fold_case
@@ -87,6 +87,8 @@ class Projector:
             badreview.APPEALED: self._bad_review_entry,
             badreview.DECIDED: self._bad_review_entry,
             badreview.SETTINGS: self._bad_review_settings,
+            seven.CHECKED: self._seven_checked,
+            seven.PHOTO: self._evidence_photo,
             "template.published": self._template_published,
             "revocations.published": self._revocations_published,
         }
@@ -288,6 +290,22 @@ class Projector:
             [b["subject"], entry.idx, b["subject_kind"], b["level"], b["channel"],
              b["assess_number"], b["at"], entry.actor,
              json.dumps(b.get("reasons", []), ensure_ascii=False), b.get("comment", "")])
+
+    def _seven_checked(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO seven_check (idx, month, at, checked_by, actor, body)"
+            " VALUES (?, ?, ?, ?, ?, ?)", [entry.idx, b["month"], b["at"], b["checked_by"],
+                                           entry.actor, canonical_json(dict(b)).decode()])
+
+    def _evidence_photo(self, entry: LogEntry) -> None:
+        b = entry.body
+        # the first entry with a hash is kept: the service never writes the same photo twice
+        self.db.execute(
+            "INSERT OR IGNORE INTO evidence_photo (sha256, idx, mime, width, height, size,"
+            " taken_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [b["sha256"], entry.idx, b["mime"], b["width"], b["height"], b["size"],
+             b.get("taken_at"), b.get("note", "")])
 
     def _bad_review_settings(self, entry: LogEntry) -> None:
         settings = badreview.settings_from_body(entry.body)

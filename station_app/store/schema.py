@@ -19,7 +19,7 @@ PROJECTION_TABLES = (
     "station", "setting", "catalog_item", "holiday_year", "holiday_day", "person",
     "cases", "case_events", "proxies", "proxy_events", "agent", "document", "document_copy",
     "app_user", "evaluation", "published_template", "revoked_station", "relay_inbox",
-    "bad_review", "bad_review_events",
+    "bad_review", "bad_review_events", "seven_check", "evidence_photo",
 )
 
 
@@ -285,6 +285,25 @@ def m008_bad_reviews(db: Database) -> None:
     CREATE TABLE bad_review_events (
         review_no TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,
         body TEXT NOT NULL, PRIMARY KEY (review_no, idx)
+    );
+    """)
+
+
+@migrations()
+def m009_seven_haves(db: Database) -> None:
+    """七有 self-checks (issue 7): one row per ``sevenhaves.checked`` entry (the newest of a
+    month is the one in force), and the index of ``evidence.photo`` entries by content hash.
+    The photo bytes are not copied here: they stay in the log entry ``idx`` points at."""
+    db.executescript("""
+    CREATE TABLE seven_check (
+        idx INTEGER PRIMARY KEY, month TEXT NOT NULL, at TEXT NOT NULL,
+        checked_by TEXT NOT NULL, actor TEXT NOT NULL, body TEXT NOT NULL
+    );
+    CREATE INDEX seven_check_month ON seven_check (month, idx);
+    CREATE TABLE evidence_photo (
+        sha256 TEXT PRIMARY KEY, idx INTEGER NOT NULL, mime TEXT NOT NULL,
+        width INTEGER NOT NULL, height INTEGER NOT NULL, size INTEGER NOT NULL,
+        taken_at TEXT, note TEXT NOT NULL
     );
     """)
 

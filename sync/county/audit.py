@@ -37,6 +37,7 @@ from station_app.domain.audit import (
     draw_spot_check,
     month_candidates,
     parse_thresholds,
+    seven_oversight,
     station_status,
 )
 from station_app.domain.audit.findings import finding
@@ -64,6 +65,7 @@ class StationAudit:
     revoked: bool
     findings: tuple[Finding, ...]
     kpis: Mapping[str, KpiResult]
+    seven: Mapping[str, Any] = field(default_factory=dict)  # 七有 oversight (SevenOversight)
 
     @property
     def status(self) -> str:
@@ -75,7 +77,8 @@ class StationAudit:
                 "verified": self.verified, "revoked": self.revoked, "status": self.status,
                 "flags": [f.to_dict() for f in self.findings],
                 **{code: r.value for code, r in self.kpis.items()},
-                "kpis": {code: r.to_dict() for code, r in self.kpis.items()}}
+                "kpis": {code: r.to_dict() for code, r in self.kpis.items()},
+                "seven": dict(self.seven)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,15 +187,18 @@ def _audit_one(tx: Tx, row: StationRow, *, period: Period, now: datetime,
     report = _verify(row, stored, checkpoints)
     entries, unreadable = _decode(row, stored)
     folded = fold_station_log(row.code, entries)
+    seven = seven_oversight(row.code, entries, period=period, now=now)
     findings = [*_integrity_findings(row, report), *unreadable, *folded.problems,
                 *_evidence_findings(tx, row), *audit_integrity(entries),
                 *audit_timing(entries, _receipts(tx, row.origin), _readings(checkpoints),
-                              thresholds=thresholds, now=now)]
+                              thresholds=thresholds, now=now),
+                *seven.findings]
     audit = StationAudit(
         station=row.code, name=row.name, town=town_of(row.code), origin=row.origin,
         entries=len(stored), root=base64.b64encode(report.root).decode(),
         verified=report.ok, revoked=row.revoked_at is not None, findings=tuple(findings),
-        kpis=compute_kpis(folded.records, period, folded.calendar, now))
+        kpis=compute_kpis(folded.records, period, folded.calendar, now),
+        seven=seven.to_dict())
     return audit, folded
 
 

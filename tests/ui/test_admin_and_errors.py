@@ -47,6 +47,8 @@ async def test_the_seven_haves_page_lists_all_seven_not_yet_checked(app: App) ->
     assert [r.cells[0].content.value for r in rows] == [name for name, _ in SEVEN]
     assert {r.cells[2].content.value for r in rows} == {"未自查"}
     assert h.find_by_key("seven_state").value.startswith("本站尚未记录七有自查")
+    assert h.find_by_key("seven_book").value.startswith("本月记录簿（由账本自动统计）：办件")
+    assert h.has_key("seven_readonly") and not h.has_key("seven_form")  # a clerk only reads
     sent = h.sent_strings(since=mark)
     assert "有记录簿" in sent and "未自查" in sent
 

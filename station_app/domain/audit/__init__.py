@@ -30,6 +30,7 @@ from station_app.domain.audit.kpi import (
     evaluation_from_body,
 )
 from station_app.domain.audit.settings import AuditThresholds, parse_thresholds
+from station_app.domain.audit.seven import PhotoCheck, SevenOversight, seven_oversight
 from station_app.domain.audit.spotcheck import (
     CHECKLIST,
     ChecklistAnswer,
@@ -51,9 +52,10 @@ from station_app.domain.audit.timing import (
 __all__ = [
     "CHECKLIST", "KPI_BY_CODE", "KPI_DEFINITIONS", "AuditThresholds", "ChecklistAnswer",
     "ChecklistItem", "ClockReading", "CreationWindow", "EvaluationRecord", "Finding",
-    "FindingCode", "KpiDefinition", "KpiKind", "KpiResult", "Period", "Receipt", "Severity",
-    "SpotCheckDraw", "StationDraw", "StationRecords", "aggregate", "aggregate_tables",
+    "FindingCode", "KpiDefinition", "KpiKind", "KpiResult", "Period", "PhotoCheck", "Receipt",
+    "SevenOversight", "Severity", "SpotCheckDraw", "StationDraw", "StationRecords", "aggregate",
+    "aggregate_tables",
     "audit_integrity", "audit_timing", "compute_kpis", "creation_windows", "draw_spot_check",
     "evaluation_from_body", "flagged_numbers", "month_candidates", "parse_thresholds",
-    "prefill_checklist", "station_status",
+    "prefill_checklist", "seven_oversight", "station_status",
 ]

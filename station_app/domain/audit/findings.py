@@ -49,6 +49,9 @@ class FindingCode(StrEnum):
     HISTORY_REWRITTEN = "HISTORY_REWRITTEN"
     QUARANTINED = "QUARANTINED"
     MALFORMED_ENTRY = "MALFORMED_ENTRY"
+    SEVEN_HAVES_MISSING = "SEVEN_HAVES_MISSING"
+    SEVEN_HAVES_PHOTO_MISSING = "SEVEN_HAVES_PHOTO_MISSING"
+    SEVEN_HAVES_NOT_MET = "SEVEN_HAVES_NOT_MET"
 
     @property
     def label(self) -> str:
@@ -80,6 +83,9 @@ _CODES: Mapping[FindingCode, tuple[str, Severity]] = {
     FindingCode.HISTORY_REWRITTEN: ("已确认的记录被改写或删除", _R),
     FindingCode.QUARANTINED: ("吊销后仍有上传（已隔离待核）", _R),
     FindingCode.MALFORMED_ENTRY: ("记录内容无法解读", _R),
+    FindingCode.SEVEN_HAVES_MISSING: ("当月未做七有自查", _A),
+    FindingCode.SEVEN_HAVES_PHOTO_MISSING: ("七有自查照片缺失或与哈希不符", _R),
+    FindingCode.SEVEN_HAVES_NOT_MET: ("七有自查有未达标项", _A),
 }
 
 
