@@ -42,6 +42,7 @@ from station_app.domain.audit import (
 )
 from station_app.domain.audit.findings import finding
 from station_app.domain.audit.records import FoldedLog, fold_station_log
+from station_app.domain.audit.reviews import overdue_reviews
 from station_app.domain.clock import CST, parse_moment
 from station_app.domain.log import LogEntry, MalformedEntry, decode_entry
 from station_app.domain.verify import verify_log
@@ -192,7 +193,8 @@ def _audit_one(tx: Tx, row: StationRow, *, period: Period, now: datetime,
                 *_evidence_findings(tx, row), *audit_integrity(entries),
                 *audit_timing(entries, _receipts(tx, row.origin), _readings(checkpoints),
                               thresholds=thresholds, now=now),
-                *seven.findings]
+                *seven.findings,
+                *overdue_reviews(row.code, folded.records.reviews, folded.calendar, now)]
     audit = StationAudit(
         station=row.code, name=row.name, town=town_of(row.code), origin=row.origin,
         entries=len(stored), root=base64.b64encode(report.root).decode(),

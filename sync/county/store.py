@@ -100,6 +100,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, (
         PRIMARY KEY (origin, day))""",
     "CREATE INDEX fact_day_day ON fact_day (day)",
     "CREATE INDEX proxy_fact_unsent ON proxy_fact (registered_day) WHERE sent = 0",
+)), (3, (
+    # 差评整改率 counts closed 差评整改 loops and leaves out bad reviews the county's 复核
+    # overturned; every log's facts are made again with the new columns.
+    "ALTER TABLE rating_fact ADD COLUMN overturned INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE fact_day ADD COLUMN to_fix INTEGER NOT NULL DEFAULT 0",
+    "DELETE FROM fact_state",
 )),)
 
 
@@ -501,12 +507,13 @@ class Tx:
                    [(*unit, p.proxy_no, p.registered_day, p.counts_from, int(p.sent),
                      int(p.in_time)) for p in facts.proxies])
         self._many("INSERT INTO rating_fact (origin, station, town, subject, first_day, bad, "
-                   "fixed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   [(*unit, r.subject, r.first_day, int(r.bad), int(r.fixed))
-                    for r in facts.ratings])
+                   "overturned, fixed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(*unit, r.subject, r.first_day, int(r.bad), int(r.overturned),
+                     int(r.fixed)) for r in facts.ratings])
         self._many("INSERT INTO fact_day (origin, station, day, finished, on_time, rated, "
                    "visits, accepted, on_site, first_rated, bad, fixed, proxies_sent, "
-                   "proxies_in_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "proxies_in_time, to_fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                   "?)",
                    [(origin, station, day, *sums) for day, sums in sorted(_by_day(facts).items())])
         self.run("INSERT INTO fact_state (origin, size, made_at) VALUES (?, ?, ?) "
                  "ON CONFLICT (origin) DO UPDATE SET size = excluded.size, "
@@ -521,15 +528,15 @@ class Tx:
         extra = [station] if station else []
         out: list[tuple[str, str, int, int]] = []
         for (code, done, on_time, rated, visits, accepted, on_site, first_rated, bad, fixed,
-             sent, in_time) in self.all(
+             sent, in_time, to_fix) in self.all(
                 "SELECT station, SUM(finished), SUM(on_time), SUM(rated), SUM(visits), "
                 "SUM(accepted), SUM(on_site), SUM(first_rated), SUM(bad), SUM(fixed), "
-                "SUM(proxies_sent), SUM(proxies_in_time) FROM fact_day "
+                "SUM(proxies_sent), SUM(proxies_in_time), SUM(to_fix) FROM fact_day "
                 f"WHERE day >= ? AND day <= ?{one} GROUP BY station", [first, last, *extra]):
             out += [(code, "on_time_rate", on_time, done), (code, "evaluation_rate", rated, done),
                     (code, "avg_visits", visits, done), (code, "on_site_rate", on_site, accepted),
                     (code, "satisfaction_rate", first_rated - bad, first_rated),
-                    (code, "bad_review_fixed_rate", fixed, bad),
+                    (code, "bad_review_fixed_rate", fixed, to_fix),
                     (code, "proxy_reported_in_3wd_rate", in_time, sent)]
         out += [(code, "proxy_reported_in_3wd_rate", 0, n) for code, n in self.all(
             "SELECT station, COUNT(*) FROM proxy_fact WHERE sent = 0 AND registered_day >= ? "
@@ -553,12 +560,12 @@ class Tx:
 def _by_day(facts: Any) -> dict[str, list[int]]:
     """Per day: finished, on time, rated, visits (by finishing day); accepted, on site (by
     acceptance day); first ratings, bad, fixed (by rating day); proxy entries sent and sent
-    in time (by registration day)."""
+    in time (by registration day); bad first ratings to rectify (by rating day)."""
     days: dict[str, list[int]] = {}
 
     def add(day: str | None, at: int, *values: int) -> None:
         if day is not None:
-            row = days.setdefault(day, [0] * 11)
+            row = days.setdefault(day, [0] * 12)
             for i, v in enumerate(values):
                 row[at + i] += v
 
@@ -566,7 +573,9 @@ def _by_day(facts: Any) -> dict[str, list[int]]:
         add(c.finished_day, 0, 1, int(c.on_time), int(c.rated), c.visits)
         add(c.accepted_day, 4, 1, int(c.on_site))
     for r in facts.ratings:
-        add(r.first_day, 6, 1, int(r.bad), int(r.bad and r.fixed))
+        to_fix = r.bad and not r.overturned
+        add(r.first_day, 6, 1, int(r.bad), int(to_fix and r.fixed))
+        add(r.first_day, 11, int(to_fix))
     for p in facts.proxies:
         if p.sent:
             add(p.registered_day, 9, 1, int(p.in_time))

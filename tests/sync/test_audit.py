@@ -32,6 +32,7 @@ from sync.county.kpis import kpi_table, refresh_facts
 from sync.county.service import County
 from sync.county.store import CountyDb
 from sync.station import sync_once
+from tests.domain.audit.test_facts import with_loops
 from tests.domain.audit.test_kpi import SEEDED as HAND_CALENDAR
 from tests.domain.audit.test_kpi import build as hand_month
 from tests.domain.audit.test_kpi import records as hand_records
@@ -270,16 +271,16 @@ def test_the_sql_sums_equal_the_facts_with_proxies_and_ratings(
         tmp_path: Path, period: Period, now: datetime):
     """The hand-computed month of the domain tests (cases, proxy entries sent late, on time
     and never, first ratings and follow-ups) through the county database."""
-    records = hand_records(hand_month()[0])
-    facts = station_facts(records, HAND_CALENDAR)
-    db = CountyDb(str(tmp_path / "county.db"))
-    try:
-        with db.write() as tx:
-            tx.replace_facts("vss/330199101201/hand", "330199101201", "330199101000", facts,
-                             0, now.isoformat())
-        table = kpi_table(db, period=period, now=now).stations["330199101201"]
-    finally:
-        db.close()
-    expected = kpis_from_facts(facts, period, now)
-    assert {c: (r.numerator, r.denominator) for c, r in table.items()} == \
-        {c: (r.numerator, r.denominator) for c, r in expected.items()}
+    for n, records in enumerate((hand_records(hand_month()[0]), with_loops()[0])):
+        facts = station_facts(records, HAND_CALENDAR)  # the second with 差评整改 loops
+        db = CountyDb(str(tmp_path / f"county-{n}.db"))
+        try:
+            with db.write() as tx:
+                tx.replace_facts("vss/330199101201/hand", "330199101201", "330199101000",
+                                 facts, 0, now.isoformat())
+            table = kpi_table(db, period=period, now=now).stations["330199101201"]
+        finally:
+            db.close()
+        expected = kpis_from_facts(facts, period, now)
+        assert {c: (r.numerator, r.denominator) for c, r in table.items()} == \
+            {c: (r.numerator, r.denominator) for c, r in expected.items()}

@@ -19,9 +19,12 @@ from station_app.domain.audit.kpi import (
     KpiResult,
     Period,
     StationRecords,
+    bad_review_fixed,
     finished_same_day,
     first_and_followups,
+    first_rating_loops,
 )
+from station_app.domain.badreview import BadReview
 from station_app.domain.calendar import HolidayCalendar
 from station_app.domain.cases import Case, case_deadlines, finished_on_time
 from station_app.domain.clock import CST, local_day, to_cst
@@ -67,7 +70,8 @@ class RatingFact:
     subject: str
     first_day: str  # day of the 首评
     bad: bool
-    fixed: bool  # a later 追评 that is not bad
+    overturned: bool = False  # a bad 首评 the county's 复核 overturned: not one to rectify
+    fixed: bool  # its 差评整改 loop reached 办结 (or, with no loop, a good 追评 followed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,10 +83,12 @@ class StationFacts:
 
 def station_facts(records: StationRecords, cal: HolidayCalendar) -> StationFacts:
     first, later = first_and_followups(records.evaluations)
+    loops = first_rating_loops(records.reviews)
     return StationFacts(
         cases=tuple(case_fact(c, cal, c.case_no in first) for c in records.cases),
         proxies=tuple(proxy_fact(p, cal) for p in records.proxies),
-        ratings=tuple(rating_fact(e, later.get(e.subject, ())) for e in first.values()))
+        ratings=tuple(rating_fact(e, later.get(e.subject, ()), loops.get(e.subject))
+                      for e in first.values()))
 
 
 def case_fact(case: Case, cal: HolidayCalendar, rated: bool) -> CaseFact:
@@ -121,10 +127,11 @@ def proxy_fact(entry: ProxyEntry, cal: HolidayCalendar) -> ProxyFact:
         sent=sent is not None, in_time=sent is not None and local_day(sent) <= due)
 
 
-def rating_fact(first: EvaluationRecord, later: Sequence[EvaluationRecord]) -> RatingFact:
+def rating_fact(first: EvaluationRecord, later: Sequence[EvaluationRecord],
+                loop: BadReview | None = None) -> RatingFact:
     return RatingFact(subject=first.subject, first_day=local_day(first.at).isoformat(),
-                      bad=first.level.is_bad,
-                      fixed=any(f.at >= first.at and not f.level.is_bad for f in later))
+                      bad=first.level.is_bad, overturned=loop is not None and loop.overturned,
+                      fixed=bad_review_fixed(first, later, loop))
 
 
 def kpis_from_facts(facts: StationFacts, period: Period, now: datetime
@@ -139,7 +146,7 @@ def kpis_from_facts(facts: StationFacts, period: Period, now: datetime
     done = [c for c in facts.cases if within(c.finished_day)]
     accepted = [c for c in facts.cases if within(c.accepted_day)]
     rated = [r for r in facts.ratings if within(r.first_day)]
-    bad = [r for r in rated if r.bad]
+    bad = [r for r in rated if r.bad and not r.overturned]
     counted = [p for p in facts.proxies if within(p.registered_day)
                and (p.sent or (p.counts_from is not None and today.isoformat() >= p.counts_from))]
     open_cases = [c for c in facts.cases if c.open]

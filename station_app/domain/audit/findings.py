@@ -52,6 +52,7 @@ class FindingCode(StrEnum):
     SEVEN_HAVES_MISSING = "SEVEN_HAVES_MISSING"
     SEVEN_HAVES_PHOTO_MISSING = "SEVEN_HAVES_PHOTO_MISSING"
     SEVEN_HAVES_NOT_MET = "SEVEN_HAVES_NOT_MET"
+    BAD_REVIEW_OVERDUE = "BAD_REVIEW_OVERDUE"
 
     @property
     def label(self) -> str:
@@ -86,6 +87,7 @@ _CODES: Mapping[FindingCode, tuple[str, Severity]] = {
     FindingCode.SEVEN_HAVES_MISSING: ("当月未做七有自查", _A),
     FindingCode.SEVEN_HAVES_PHOTO_MISSING: ("七有自查照片缺失或与哈希不符", _R),
     FindingCode.SEVEN_HAVES_NOT_MET: ("七有自查有未达标项", _A),
+    FindingCode.BAD_REVIEW_OVERDUE: ("差评整改超期", _A),
 }
 
 

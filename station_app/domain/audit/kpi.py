@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from station_app.domain.badreview import BadReview
 from station_app.domain.calendar import HolidayCalendar
 from station_app.domain.cases import Case, case_deadlines, finished_on_time
 from station_app.domain.clock import local_day, parse_moment
@@ -71,9 +72,10 @@ KPI_DEFINITIONS: tuple[KpiDefinition, ...] = (
         note="一事一评，只计首次评价；追评用于差评整改率"),
     KpiDefinition(
         code="bad_review_fixed_rate", name="差评整改率", kind=KpiKind.RATE,
-        numerator="分母中截至统计时已有追评、且追评为基本满意及以上的差评数",
-        denominator="统计期内首次评价为不满意或非常不满意的事项数",
-        note="暂以回访追评转为好评视为整改完成；差评整改台账建立后改为按整改记录计算"),
+        numerator="分母中截至统计时差评整改已办结（核实、整改、反馈、回访均完成），"
+                  "或追评为基本满意及以上的差评数",
+        denominator="统计期内首次评价为不满意或非常不满意的事项数（申诉复核撤销的差评不计入）",
+        note="整改以站点差评整改台账的办结记录为准；没有整改台账的早期记录以回访追评转为好评计"),
     KpiDefinition(
         code="avg_visits", name="平均跑动次数", kind=KpiKind.MEAN,
         numerator="统计期内办结的办件的跑动次数之和",
@@ -178,6 +180,7 @@ class StationRecords:
     cases: Sequence[Case] = ()
     proxies: Sequence[ProxyEntry] = ()
     evaluations: Sequence[EvaluationRecord] = field(default_factory=tuple)
+    reviews: Sequence[BadReview] = ()  # the 差评整改 loops (station_app/domain/badreview.py)
 
 
 # --------------------------------------------------------------------------- computing
@@ -194,7 +197,7 @@ def compute_kpis(records: StationRecords, period: Period, cal: HolidayCalendar,
         _on_site(records.cases, period),
         _evaluated(finished, first_evals),
         _satisfied(first_evals, period),
-        _bad_fixed(first_evals, followups, period),
+        _bad_fixed(first_evals, followups, period, records.reviews),
         _visits(finished),
         _proxy_reported(records.proxies, period, cal, now),
         _overdue(records.cases, cal, now),
@@ -251,11 +254,32 @@ def _satisfied(first: Mapping[str, EvaluationRecord], period: Period) -> KpiResu
 
 
 def _bad_fixed(first: Mapping[str, EvaluationRecord],
-               later: Mapping[str, Sequence[EvaluationRecord]], period: Period) -> KpiResult:
-    bad = [e for e in first.values() if period.contains(e.at) and e.level.is_bad]
-    fixed = [e.subject for e in bad
-             if any(f.at >= e.at and not f.level.is_bad for f in later.get(e.subject, ()))]
+               later: Mapping[str, Sequence[EvaluationRecord]], period: Period,
+               reviews: Sequence[BadReview]) -> KpiResult:
+    loops = first_rating_loops(reviews)
+    bad = [e for e in first.values() if period.contains(e.at) and e.level.is_bad
+           and not _overturned(loops.get(e.subject))]
+    fixed = [e.subject for e in bad if bad_review_fixed(e, later.get(e.subject, ()),
+                                                       loops.get(e.subject))]
     return _result("bad_review_fixed_rate", fixed, [e.subject for e in bad])
+
+
+def first_rating_loops(reviews: Sequence[BadReview]) -> dict[str, BadReview]:
+    """The 差评整改 loop a 首评 opened, by subject."""
+    return {r.subject: r for r in reviews if r.assess_number <= 1}
+
+
+def _overturned(loop: BadReview | None) -> bool:
+    return loop is not None and loop.overturned
+
+
+def bad_review_fixed(first: EvaluationRecord, later: Sequence[EvaluationRecord],
+                     loop: BadReview | None) -> bool:
+    """整改完成: its loop reached 办结 (not by an overturned appeal), or — for a rating with
+    no loop — a later 追评 that is not bad."""
+    if loop is not None:
+        return not loop.is_open and not loop.overturned
+    return any(f.at >= first.at and not f.level.is_bad for f in later)
 
 
 def _visits(finished: Sequence[Case]) -> KpiResult:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from station_app.domain import badreview
 from station_app.domain.audit.findings import Finding, FindingCode, finding
 from station_app.domain.audit.kpi import EvaluationRecord, StationRecords, evaluation_from_body
 from station_app.domain.calendar import CalendarYear, DayKind, HolidayCalendar, SpecialDay
@@ -39,6 +40,7 @@ def fold_station_log(station: str, entries: Iterable[LogEntry]) -> FoldedLog:
     cases: dict[str, list[CaseEvent]] = defaultdict(list)
     proxies: dict[str, list[CaseEvent]] = defaultdict(list)
     evaluations: list[EvaluationRecord] = []
+    reviews: dict[str, list[CaseEvent]] = defaultdict(list)
     calendar, problems = HolidayCalendar.empty(), []
     for e in entries:
         try:
@@ -48,15 +50,23 @@ def fold_station_log(station: str, entries: Iterable[LogEntry]) -> FoldedLog:
                 proxies[str(e.body["proxy_no"])].append(_event(e))
             elif e.kind == "evaluation.recorded":
                 evaluations.append(evaluation_from_body(e.body))
+            elif e.kind in badreview.KINDS:
+                reviews[str(e.body["review_no"])].append(_event(e))
             elif e.kind in CALENDAR_KINDS:
                 calendar = _calendar_step(calendar, e.kind, e.body)
         except _UNREADABLE as exc:
             problems.append(_unreadable(station, [e.idx], e.kind, exc))
     folded_cases = _fold_all(station, cases, fold_case, problems)
     folded_proxies = _fold_all(station, proxies, fold_proxy, problems)
+    folded_reviews = _fold_all(station, reviews, _fold_review, problems)
     records = StationRecords(station=station, cases=tuple(folded_cases),
-                             proxies=tuple(folded_proxies), evaluations=tuple(evaluations))
+                             proxies=tuple(folded_proxies), evaluations=tuple(evaluations),
+                             reviews=tuple(folded_reviews))
     return FoldedLog(records, calendar, tuple(problems))
+
+
+def _fold_review(events: list[CaseEvent]) -> badreview.BadReview:
+    return badreview.fold([(ev.kind, ev.body, ev.actor) for ev in events])
 
 
 def _event(e: LogEntry) -> CaseEvent:
