@@ -37,7 +37,12 @@ from station_app.services.printing import choose_printer, send
 from station_app.services.profile import profile
 from station_app.services.station import Station, Transaction
 from station_app.services.users import user_names
-from station_app.store.queries import DocumentRecord, find_document, next_document_seq
+from station_app.store.queries import (
+    DocumentRecord,
+    find_document,
+    latest_document,
+    next_document_seq,
+)
 
 CONTENT_PREFIX = "vss-content:"
 
@@ -123,11 +128,31 @@ def _privacy_key(station: Station, facts: DocumentFacts) -> bytes:
     return key if key is not None else station.keys.index_key
 
 
-def _numbering(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet,
-               facts: DocumentFacts, key: bytes) -> _Numbering:
-    facts_key = keyed_digest(key, canonical_json(
+def _facts_key(kind: DocKind, facts: DocumentFacts, key: bytes) -> str:
+    return keyed_digest(key, canonical_json(
         {"kind": kind.value, "subject": facts.subject, "groups": facts.groups,
          "lists": facts.lists})).hex()
+
+
+def notice_board_outdated(station: Station) -> bool | None:
+    """Whether the 公示栏 on the wall (the newest one printed) no longer shows what the
+    station publishes — an agent added or stopped, the catalog or the station's details
+    changed; None if it was never printed. The changes themselves are in the log
+    (``agent.set``, ``catalog.imported``, ``station.profile_set``)."""
+    kind = DocKind.NOTICE_BOARD
+    latest = latest_document(station.db, kind.value)
+    if latest is None:
+        return None
+    gathered = gather(station, kind, "")
+    gathered.groups["station"] = station_group(station)
+    tset = load_templates(kind, None, published_templates(station))
+    facts = _printed(gathered, tset)
+    return _facts_key(kind, facts, _privacy_key(station, facts)) != latest.facts_key
+
+
+def _numbering(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet,
+               facts: DocumentFacts, key: bytes) -> _Numbering:
+    facts_key = _facts_key(kind, facts, key)
     existing = find_document(station.db, kind.value, facts.subject, facts_key)
     if existing is not None:
         return _renumber(existing)

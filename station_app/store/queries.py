@@ -275,9 +275,11 @@ class DocumentRecord:
     issued_by: str
     content_sha256: str
     copies: int
+    facts_key: str = ""  # keyed digest of what it shows: the same facts are the same document
 
 
-_DOC_COLUMNS = "doc_id, doc_no, kind, subject, issued_on, issued_by, content_sha256, copies"
+_DOC_COLUMNS = ("doc_id, doc_no, kind, subject, issued_on, issued_by, content_sha256, copies, "
+                "facts_key")
 
 
 def _document(row: tuple | None) -> DocumentRecord | None:  # type: ignore[type-arg]
@@ -285,7 +287,7 @@ def _document(row: tuple | None) -> DocumentRecord | None:  # type: ignore[type-
         return None
     return DocumentRecord(doc_id=row[0], doc_no=row[1], kind=row[2], subject=row[3],
                           issued_on=row[4], issued_by=row[5], content_sha256=row[6],
-                          copies=row[7])
+                          copies=row[7], facts_key=row[8])
 
 
 def find_document(db: Database, kind: str, subject: str, facts_key: str) -> DocumentRecord | None:
@@ -293,6 +295,13 @@ def find_document(db: Database, kind: str, subject: str, facts_key: str) -> Docu
     return _document(db.execute(
         f"SELECT {_DOC_COLUMNS} FROM document WHERE kind = ? AND subject = ? AND facts_key = ?",
         [kind, subject, facts_key]).fetchone())
+
+
+def latest_document(db: Database, kind: str, subject: str = "") -> DocumentRecord | None:
+    """The newest document of ``kind`` about ``subject`` (by log position)."""
+    return _document(db.execute(
+        f"SELECT {_DOC_COLUMNS} FROM document WHERE kind = ? AND subject = ? "
+        "ORDER BY idx DESC LIMIT 1", [kind, subject]).fetchone())
 
 
 def document_by_id(db: Database, doc_id: str) -> DocumentRecord | None:

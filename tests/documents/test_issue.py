@@ -34,7 +34,12 @@ from station_app.services.clock import ManualClock
 from station_app.services.demo import DEMO_PROFILE
 from station_app.services.doc_templates import load_templates
 from station_app.services.doc_verify import verify_token
-from station_app.services.documents import CONTENT_PREFIX, Issued, issue_document
+from station_app.services.documents import (
+    CONTENT_PREFIX,
+    Issued,
+    issue_document,
+    notice_board_outdated,
+)
 from station_app.services.people import erase_person, open_person
 from station_app.services.profile import add_agent, set_profile
 from station_app.services.proxy import get_proxy, list_proxies, move_proxy
@@ -170,6 +175,20 @@ def test_the_notice_board_never_shows_any_applicant(town: Station,
         assert private not in text
         assert private not in json.dumps(content, ensure_ascii=False)
     assert "applicant" not in content
+
+
+def test_the_notice_board_on_the_wall_goes_out_of_date_when_what_it_shows_changes(
+        town: Station) -> None:
+    assert notice_board_outdated(town) is None  # never printed
+    add_agent(town, name=AGENT, role="村级代办员", phone="13905710011", village="东坑村")
+    issue(town, K.NOTICE_BOARD)
+    assert notice_board_outdated(town) is False
+    add_agent(town, name="陈建国", role="村级代办员", phone="13905710022", village="西溪村")
+    assert notice_board_outdated(town) is True
+    reprinted = issue(town, K.NOTICE_BOARD)
+    assert notice_board_outdated(town) is False and "陈建国" in page_text(reprinted.path)
+    issue(town, K.NOTICE_BOARD)  # a reprint of the same board changes nothing
+    assert notice_board_outdated(town) is False
 
 
 def test_a_notice_can_go_on_the_roll_and_a_receipt_on_a4(town: Station,

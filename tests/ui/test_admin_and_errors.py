@@ -19,7 +19,7 @@ from station_app.services.proxy import ProxyRequest, register_proxy
 from station_app.services.users import users
 from station_app.ui.views import cases, proxies
 from station_app.ui.views.seven import SEVEN
-from tests.ui.driver import GOOD_ID, MENU_ADMIN, App, enter_pin, go_to, menu_labels
+from tests.ui.driver import GOOD_ID, MENU_ADMIN, App, check_printed, enter_pin, go_to, menu_labels
 from tests.ui.harness import FletHarness, ui_test
 
 INTERNAL_ERROR = re.compile(r"^系统内部错误，已记录（编号 ([0-9a-f]{8})），请联系技术支持$")
@@ -100,6 +100,23 @@ async def test_admin_adds_and_removes_an_agent(app: App) -> None:
     assert h.keys("agent_remove_") == shown
     with app.station() as st:
         assert "周志强" not in [a.name for a in agents(st)]
+
+
+@ui_test
+async def test_the_notice_board_is_printed_from_settings_and_flagged_once_agents_change(
+        app: App) -> None:
+    h = await app.sign_in("李站长")
+    await go_to(h, "设置")
+    before, mark = app.log_size(), h.mark()
+    await h.click(h.find_by_key("notice_board_print"))
+    check_printed(h, app, since_entry=before, since_mark=mark, kind="notice-board", subject="")
+    await h.close_dialogs()
+    assert h.find_by_key("notice_board_state").value == "墙上的公示栏与当前公示内容一致"
+
+    await h.enter_text(h.find_by_key("agent_name"), "周志强")
+    await h.enter_text(h.find_by_key("agent_phone"), "13905710044")
+    await h.click(h.find_by_key("agent_add"))
+    assert h.find_by_key("notice_board_state").value.startswith("公示栏内容已变更")
 
 
 @ui_test

@@ -9,10 +9,12 @@ from typing import Any
 
 import flet as ft
 
+from station_app.domain.documents import DocKind
 from station_app.domain.users import Role
 from station_app.errors import FileInvalid
 from station_app.services.calendar import current_calendar, import_calendar
 from station_app.services.doc_templates import check_all, published_templates, templates_origin
+from station_app.services.documents import notice_board_outdated
 from station_app.services.printing import printers
 from station_app.services.profile import (
     PROFILE_FIELDS,
@@ -25,6 +27,7 @@ from station_app.services.profile import (
 from station_app.services.users import add_user, users
 from station_app.ui import theme
 from station_app.ui.context import AppContext
+from station_app.ui.printing import print_document
 from station_app.ui.views import sync_settings
 
 
@@ -86,7 +89,26 @@ def _agents_section(ctx: AppContext) -> list[ft.Control]:
         ctx.show("settings")
 
     return [_heading("代办员（公示栏）"), *rows, ft.Row(list(fields.values()), wrap=True),
-            theme.button("登记代办员", ctx.guard(add, fields), primary=False, key="agent_add")]
+            theme.button("登记代办员", ctx.guard(add, fields), primary=False, key="agent_add"),
+            *_notice_board_part(ctx)]
+
+
+def _notice_board_part(ctx: AppContext) -> list[ft.Control]:
+    """Whether the 公示栏 on the wall still shows what is published, and a way to reprint it."""
+    assert ctx.station is not None
+    outdated = notice_board_outdated(ctx.station)
+    state = {None: ("公示栏尚未打印", theme.DUE_SOON),
+             True: ("公示栏内容已变更（代办员、事项或站点信息），请重新打印并张贴", theme.DUE_SOON),
+             False: ("墙上的公示栏与当前公示内容一致", theme.MUTED)}[outdated]
+    return [ft.Row([ft.Text(state[0], size=theme.BODY, color=state[1], key="notice_board_state"),
+                    theme.button("打印公示栏", ctx.guard(
+                        lambda _: _print_notice_board(ctx)), primary=False,
+                        key="notice_board_print")], wrap=True)]
+
+
+async def _print_notice_board(ctx: AppContext) -> None:
+    await print_document(ctx, DocKind.NOTICE_BOARD)
+    ctx.show("settings")
 
 
 def _remove_agent(ctx: AppContext, agent_id: str) -> Callable[[Any], None]:
