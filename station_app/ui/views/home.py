@@ -12,6 +12,7 @@ from station_app.domain.users import CAN_HANDLE_CASES, CAN_RECORD_PROXY, Role
 from station_app.services.badreview import count_overdue
 from station_app.services.calendar import missing_years
 from station_app.services.dashboard import dashboard
+from station_app.services.documents import notice_board_outdated
 from station_app.services.proxy import ProxyFilter, list_proxies
 from station_app.ui import theme
 from station_app.ui.context import AppContext
@@ -45,6 +46,9 @@ def build(ctx: AppContext) -> ft.Control:
     banner = estimate_banner(missing_years(station, range(int(d.today[:4]), int(d.today[:4]) + 2)))
     if banner:
         parts.append(banner)
+    if user.role is Role.ADMIN and notice_board_outdated(station):
+        parts.append(ft.Text("公示栏内容已变更（代办员、事项或站点信息），请在“设置”中重新打印并张贴",
+                             size=theme.BODY, color=theme.DUE_SOON, key="home_notice_board"))
     if user.role in CAN_RECORD_PROXY:
         parts += _proxy_part(ctx)
     if user.role is not Role.AGENT:
