@@ -146,18 +146,6 @@ def for_town(audit: CountyAudit, town: str) -> CountyAudit:
     return _with_aggregates(stations, audit.period, audit.now, audit.thresholds)
 
 
-def kpi_trend(db: CountyDb, *, months: Sequence[str], now: datetime, town: str | None = None
-              ) -> list[tuple[str, dict[str, KpiResult]]]:
-    """The county's (or one town's) KPIs month by month, for the report's trend chart.
-    Each log is folded once for all months; integrity is the monthly audit's business."""
-    with db.read() as tx:
-        folded = [fold_station_log(row.code, _decode(row, tx.entries(row.origin))[0])
-                  for row in tx.stations() if town is None or town_of(row.code) == town]
-    return [(month, aggregate_tables(compute_kpis(f.records, Period.month(month), f.calendar,
-                                                  now) for f in folded))
-            for month in months]
-
-
 def _audit_all(db: CountyDb, period: Period, now: datetime, thresholds: AuditThresholds,
                station: str | None) -> list[tuple[StationAudit, FoldedLog]]:
     with db.read() as tx:
@@ -168,12 +156,18 @@ def _audit_all(db: CountyDb, period: Period, now: datetime, thresholds: AuditThr
 
 def _with_aggregates(audits: tuple[StationAudit, ...], period: Period, now: datetime,
                      thresholds: AuditThresholds) -> CountyAudit:
-    towns: dict[str, list[Mapping[str, KpiResult]]] = {}
-    for a in audits:
-        towns.setdefault(a.town, []).append(a.kpis)
     return CountyAudit(period=period, now=now, thresholds=thresholds, stations=audits,
-                       towns={t: aggregate_tables(k) for t, k in sorted(towns.items())},
+                       towns=town_totals((a.station, a.kpis) for a in audits),
                        county=aggregate_tables(a.kpis for a in audits))
+
+
+def town_totals(stations: Iterable[tuple[str, Mapping[str, KpiResult]]]
+                ) -> dict[str, dict[str, KpiResult]]:
+    """Each town's KPIs from its stations' (station code, KPIs): sums, never averages."""
+    towns: dict[str, list[Mapping[str, KpiResult]]] = {}
+    for code, kpis in stations:
+        towns.setdefault(town_of(code), []).append(kpis)
+    return {t: aggregate_tables(k) for t, k in sorted(towns.items())}
 
 
 def audit_station(tx: Tx, row: StationRow, *, period: Period, now: datetime,
@@ -186,7 +180,7 @@ def _audit_one(tx: Tx, row: StationRow, *, period: Period, now: datetime,
     stored = tx.entries(row.origin)
     checkpoints = tx.checkpoints(row.origin)
     report = _verify(row, stored, checkpoints)
-    entries, unreadable = _decode(row, stored)
+    entries, unreadable = decode_stored(row.code, stored)
     folded = fold_station_log(row.code, entries)
     seven = seven_oversight(row.code, entries, period=period, now=now)
     findings = [*_integrity_findings(row, report), *unreadable, *folded.problems,
@@ -214,14 +208,15 @@ def _verify(row: StationRow, stored: Sequence[tuple[int, bytes, bytes]],
                       check_signature=signature_checker(row.log_public), full=True)
 
 
-def _decode(row: StationRow, stored: Iterable[tuple[int, bytes, bytes]]
-            ) -> tuple[list[LogEntry], list[Finding]]:
+def decode_stored(station: str, stored: Iterable[tuple[int, bytes, bytes]]
+                  ) -> tuple[list[LogEntry], list[Finding]]:
+    """A stored log's entries, and a finding for each one that is not a v1 entry."""
     entries, problems = [], []
     for idx, data, _ in stored:
         try:
             entries.append(decode_entry(data))
         except MalformedEntry as exc:
-            problems.append(finding(row.code, FindingCode.MALFORMED_ENTRY,
+            problems.append(finding(station, FindingCode.MALFORMED_ENTRY,
                                     f"第 {idx} 条记录格式不对：{exc}", entries=[idx]))
     return entries, problems
 

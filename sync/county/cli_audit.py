@@ -12,6 +12,7 @@ monthly report (county or one town) with a trend of the months before. Registere
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from sync.county.audit import (
     audit_county,
     draw_spot_check_for,
     for_town,
-    kpi_trend,
     load_thresholds,
 )
 from sync.county.cli import Context, _table, json_flag, pass_context
@@ -195,8 +195,9 @@ def report(obj: Context, month: str | None, out: Path, town: str | None, table: 
                           thresholds=load_thresholds(obj.data))
     if town:
         result = for_town(result, town)
-    months = months_up_to(period.first, trend_months)
-    trend = kpi_trend(county.db, months=months, now=now, town=town)
+    refresh_facts(county.db, now=now)  # the trend comes from the facts, as `county kpis`
+    trend = [(m, _unit(kpi_table(county.db, period=Period.month(m), now=now), town))
+             for m in months_up_to(period.first, trend_months)]
     if kind == ".xlsx":
         write_workbook(result, out, trend)
     elif kind == ".csv":
@@ -208,6 +209,10 @@ def report(obj: Context, month: str | None, out: Path, town: str | None, table: 
     obj.emit({"ok": True, "file": str(out), "period": result.to_dict()["period"],
               "stations": len(result.stations)},
              lambda: f"已写出 {out}（{period.label}，{len(result.stations)} 个站点）")
+
+
+def _unit(table: KpiTable, town: str | None) -> Mapping[str, KpiResult]:
+    return table.county if town is None else table.towns[town]
 
 
 def months_up_to(first: date, count: int) -> list[str]:

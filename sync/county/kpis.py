@@ -20,8 +20,7 @@ from station_app.domain.audit import KPI_DEFINITIONS, KpiResult, Period, aggrega
 from station_app.domain.audit.facts import moment_text, station_facts
 from station_app.domain.audit.records import fold_station_log
 from station_app.domain.clock import iso, local_day
-from station_app.domain.log import MalformedEntry, decode_entry
-from sync.county.audit import town_of
+from sync.county.audit import decode_stored, town_of, town_totals
 from sync.county.store import CountyDb
 
 log = logging.getLogger("county")
@@ -55,12 +54,7 @@ def refresh_facts(db: CountyDb, *, now: datetime) -> int:
     for row in stale:
         with db.read() as tx:
             stored = tx.entries(row.origin)
-        entries = []
-        for _, data, _ in stored:
-            try:
-                entries.append(decode_entry(data))
-            except MalformedEntry:  # the audit reports it; the facts go without it
-                continue
+        entries, _ = decode_stored(row.code, stored)  # the audit reports what is unreadable
         folded = fold_station_log(row.code, entries)
         facts = station_facts(folded.records, folded.calendar)
         with db.write() as tx:
@@ -89,11 +83,8 @@ def kpi_table(db: CountyDb, *, period: Period, now: datetime, station: str | Non
             table.setdefault(d.code, KpiResult(code=d.code, numerator=0, denominator=0))
     ordered = {code: {d.code: stations[code][d.code] for d in KPI_DEFINITIONS}
                for code in sorted(stations)}
-    towns: dict[str, list[Mapping[str, KpiResult]]] = {}
-    for code, table in ordered.items():
-        towns.setdefault(town_of(code), []).append(table)
     return KpiTable(period=period, now=now, stations=ordered,
-                    towns={t: aggregate_tables(k) for t, k in sorted(towns.items())},
+                    towns=town_totals(ordered.items()),
                     county=aggregate_tables(ordered.values()))
 
 
