@@ -92,7 +92,7 @@ def tour(app: DesktopApp, out: Path, work: Path) -> None:
     t.settle()
     t.save("case")
     for screen, name in (("proxy_list", "proxy-ledger"), ("receive", "receive"),
-                         ("worklist", "worklist"), ("seven", "seven")):
+                         ("worklist", "worklist"), ("reviews", "reviews"), ("seven", "seven")):
         t.open(screen)
         t.save(name)
     t.sign_out()
