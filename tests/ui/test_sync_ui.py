@@ -231,8 +231,10 @@ async def test_sync_now_sends_what_was_just_recorded(
     assert not county_has_everything(county, app)  # nothing goes up by itself (BY_HAND)
 
     await h.click(h.find_by_key("sync_now"))
-    await until(h, lambda: "（未同步 0 条）" in h.find_by_key("sync_sizes").value,
-                "the entry acknowledged")
+    # the sizes line reads the receipt as soon as it is saved; the status bar follows when
+    # the session ends, a moment later
+    await until(h, lambda: "（未同步 0 条）" in h.find_by_key("sync_sizes").value
+                and status_bar(h).startswith("已同步"), "the entry acknowledged")
     assert county_has_everything(county, app)
     assert status_bar(h) == synced_line(app)
     assert h.find_by_key("sync_state").value == synced_line(app)
