@@ -10,12 +10,18 @@ after a layout change.
 
 The demo station is enrolled with a county server run by this script on 127.0.0.1 (its own
 keys and database in the work folder), so the status bar and 设置 › 县级服务器 (sync.png)
-show a station that syncs.
+show a station that syncs. Last, a county auditor signs in from the sign-in screen with a
+token the script makes (county-overview.png, county-station.png; ``--only-county`` takes
+just those two). A new PC's first run comes after (``--only-first-run`` takes just these):
+the set-up screen (first-run.png), 从备份恢复 of the demo station's backup on a fake U盘
+(restore-done.png) and 更换电脑恢复 with a replacement code from the county
+(recovery-report.png).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,13 +35,17 @@ sys.path.insert(0, str(ROOT))
 
 from station_app.domain.clock import CST  # noqa: E402
 from station_app.domain.users import Role  # noqa: E402
+from station_app.services.backup import backup_station  # noqa: E402
 from station_app.services.demo import DEMO_USERS, ensure_demo  # noqa: E402
 from station_app.services.station import Station  # noqa: E402
 from station_app.ui.app import MENU  # noqa: E402
+from sync.client import HttpTransport  # noqa: E402
 from sync.county.keys import init_keys  # noqa: E402
 from sync.county.service import County  # noqa: E402
 from sync.county.store import CountyDb  # noqa: E402
+from sync.station import sync_once  # noqa: E402
 from tests.e2e.desktop import (  # noqa: E402
+    STATION_APP,
     DesktopApp,
     Screen,
     missing_tools,
@@ -112,8 +122,118 @@ def tour(app: DesktopApp, out: Path, work: Path) -> None:
     t.save("sync")
 
 
+COUNTY_BUTTON = (420, 572)  # 县级审核登录, under the demo hint on the sign-in card
+FIRST_DETAIL = (1203, 297)  # 详情 in the first row of the county overview
+
+
+def county_tour(app: DesktopApp, out: Path, work: Path, url: str, token: str) -> None:
+    """The county-auditor role (docs/dashboard.md): from the station's sign-in screen."""
+    t = Tour(app, out, work)
+    t.app.click(*COUNTY_BUTTON)
+    t.settle()
+    t.app.paste(url)  # the address field has the focus
+    t.app.keys("Tab")
+    t.app.paste(token)
+    t.app.keys("Return")
+    t.settle(0.10)
+    t.save("county-overview")
+    t.app.click(*FIRST_DETAIL)
+    t.settle()
+    t.save("county-station")
+
+
+# The first-run screens (views/signin.py setup_wizard, views/restore.py), at 1366×768
+SETUP_RESTORE = (407, 671)  # 从备份恢复, under the set-up form
+SETUP_RECOVER = (603, 671)  # 更换电脑恢复（县级批准）
+RESTORE_PASS = (600, 465)  # the passphrase field (the U盘's newest backup is picked)
+RECOVER_SERVER = (600, 240)  # 县级服务器地址; Tab goes on to the code, then the station code
+RECOVER_GO = (400, 634)  # 开始恢复
+SHOTS_PASS = "dongkeng 2026 backup"
+
+
+class FirstRunApp(DesktopApp):
+    """``station-app --data FOLDER`` on a new PC's empty folder (no --demo), with
+    ``$STATION_REMOVABLE_DIRS`` naming the fake U盘."""
+
+    def __init__(self, screen: Screen, folder: Path, log: Path, usb: Path) -> None:
+        self.screen, self.log = screen, log
+        env = {**screen.env, "STATION_REMOVABLE_DIRS": str(usb)}
+        with log.open("ab") as out:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [STATION_APP, "--data", str(folder)], env=env, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        self.window = ""
+
+
+def first_run_tour(screen: Screen, out: Path, work: Path, county: County, url: str) -> None:
+    """从备份恢复 on one new PC, 更换电脑恢复 on another (the demo station is 'lost')."""
+    usb = work / "usb"
+    usb.mkdir(exist_ok=True)
+    with Station.open(work / "station") as st:
+        backup_station(st, usb, SHOTS_PASS)
+        with HttpTransport(url) as transport:
+            sync_once(st, transport)
+        code = st.info.code
+    app = FirstRunApp(screen, work / "pc-restore", work / "first-run.log", usb)
+    try:
+        app.wait_window()
+        t = Tour(app, out, work)
+        t.save("first-run")
+        app.click(*SETUP_RESTORE)
+        t.settle()
+        app.click(*RESTORE_PASS)
+        app.type_ascii(SHOTS_PASS)
+        app.keys("Return")
+        t.last = finished(app, work / "pc-restore", work / "restore-done.png")
+        t.save("restore-done")
+    finally:
+        app.stop()
+    ticket = county.new_ticket(code, replaces=True)  # `county enroll --station … --replaces`
+    app = FirstRunApp(screen, work / "pc-recover", work / "first-run.log", usb)
+    try:
+        app.wait_window()
+        t = Tour(app, out, work)
+        app.click(*SETUP_RECOVER)
+        t.settle()
+        app.click(*RECOVER_SERVER)
+        app.paste(url)
+        app.keys("Tab")
+        app.paste(ticket.code)
+        app.keys("Tab")
+        app.paste(code)
+        time.sleep(1)
+        t.last = app.screenshot(work / "recover-form.png")
+        t.save("recover-form")
+        app.click(*RECOVER_GO)
+        t.last = finished(app, work / "pc-recover", work / "recovery-report.png")
+        t.save("recovery-report")
+    finally:
+        app.stop()
+
+
+def finished(app: DesktopApp, folder: Path, shot: Path, timeout: float = 90) -> Path:
+    """The screenshot once the restore or recovery moved its folder into place (the
+    report is drawn right after)."""
+    deadline = time.monotonic() + timeout
+    while not (folder / "station.db").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing was restored into {folder} in {timeout:.0f} s")
+        time.sleep(0.25)
+    time.sleep(2)
+    return app.screenshot(shot)
+
+
+def add_auditor(county: County) -> str:
+    from sync.county.read_api import new_token, token_hash
+
+    token = new_token()
+    with county.db.write() as tx:
+        tx.add_auditor("screens", token_hash(token), None, datetime.now(CST).isoformat())
+    return token
+
+
 @contextmanager
-def county_for(station_folder: Path, work: Path) -> Iterator[None]:
+def county_for(station_folder: Path, work: Path) -> Iterator[tuple[County, str]]:
     """A county server on 127.0.0.1 with the demo station enrolled (the app syncs at start)."""
     _, online = init_keys(work / "county", "county/330199", datetime.now(CST).isoformat())
     db = CountyDb(str(work / "county" / "county.db"))
@@ -122,7 +242,7 @@ def county_for(station_folder: Path, work: Path) -> Iterator[None]:
     try:
         with Station.open(station_folder) as st:
             enroll_station(st, county, server.url)
-        yield
+        yield county, server.url
     finally:
         server.stop()
         db.close()
@@ -134,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (debugging)")
+    parser.add_argument("--only-county", action="store_true",
+                        help="only the county auditor's screens (county-*.png)")
+    parser.add_argument("--only-first-run", action="store_true",
+                        help="only a new PC's first-run screens (first-run.png, "
+                             "restore-done.png, recovery-report.png)")
     args = parser.parse_args(argv)
     missing = missing_tools()
     if missing:
@@ -147,10 +272,18 @@ def main(argv: list[str] | None = None) -> int:
         screen = Screen(work / "xvfb.log")
         app = None
         try:
-            with county_for(work / "station", work):
-                app = DesktopApp(screen, work / "station", work / "station-app.log")
-                app.wait_window()
-                tour(app, args.out, work)
+            with county_for(work / "station", work) as (county, url):
+                if not args.only_first_run:
+                    app = DesktopApp(screen, work / "station", work / "station-app.log")
+                    app.wait_window()
+                    if not args.only_county:
+                        tour(app, args.out, work)
+                        app.click(*LOGOUT)
+                        time.sleep(2)
+                    county_tour(app, args.out, work, url, add_auditor(county))
+                    app.stop()
+                if not args.only_county:
+                    first_run_tour(screen, args.out, work, county, url)
         finally:
             if app is not None:
                 app.stop()
