@@ -35,7 +35,12 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── ProxyNotAllowed
     │   ├── PersonErased
     │   ├── DocumentNotAllowed
-    │   └── SelfCheckExists          a month's 七有 self-check again, without a reason
+    │   ├── SelfCheckExists          a month's 七有 self-check again, without a reason
+    │   └── ReviewSettingsByCounty   差评整改 limits changed at a station the county sets them
+    ├── CameraUnavailable            no webcam photo: OpenCV is not installed
+    │   ├── CameraNotFound           no camera (or the configured source) to open
+    │   ├── CameraReadFailed         opened, but no frame: busy in another program
+    │   └── CameraDark               the frame is black: lens covered, lights off
     ├── PrintFailed                  the printer refused the job
     ├── SignInFailed                 wrong PIN, or an account locked after too many
     ├── SyncError                    the county link: enrollment, upload, download
@@ -45,19 +50,30 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     │   ├── CountyUnreachable
     │   │   └── EnrollUnreachable
     │   ├── SyncRefused
+    │   ├── AuditUnreachable     the county dashboard cannot reach its server
+    │   ├── AuditRefused         … or the server refused (token, scope, input)
     │   ├── HistoryConflict
+    │   ├── RecoveryRefused
+    │   ├── RecoveryFolderNotEmpty
     │   └── SyncFileInvalid
     ├── CountyError                  the county server's own folder, keys and database
     │   ├── CountyExists
     │   ├── CountyMissing
     │   ├── CountyKeysInvalid
     │   ├── CountyDatabaseUnavailable
+    │   ├── CountyDatabaseNewer      upgraded by a newer county server program
+    │   ├── ReplaceRefused
     │   └── CountyStationUnknown
     ├── ExportFailed                 an export (workbook, CSV, PDF report) cannot be written
+    ├── BackupError                  an encrypted backup could not be written or checked
+    │   ├── BackupFileInvalid        not a backup, truncated or damaged
+    │   ├── BackupPassphraseWrong
+    │   └── RestoreTargetNotEmpty
     └── DataFolderError              the data folder itself is unusable
         ├── DataFolderMissing
         ├── StationExists
         ├── DataFolderVersion
+        │   └── DataFolderNewer      upgraded by a newer version of the program
         ├── DataFolderCorrupt
         ├── KeysMissing
         └── DiskFull
@@ -293,6 +309,39 @@ class SelfCheckExists(RuleViolation):
     message_en = "the seven-haves self-check for {month} exists; a correction needs a reason"
 
 
+class ReviewSettingsByCounty(RuleViolation):
+    code = "REVIEW_SETTINGS_BY_COUNTY"
+    message = ("差评整改期限和原因选项由县级统一发布（第 {version} 版），本站不能修改；"
+               "如需调整，请联系县级管理员重新发布")
+    message_en = ("the bad-review limits and reason options are set by the county "
+                  "(publication {version}); only the county can change them")
+
+
+class CameraUnavailable(StationError):
+    code = "CAMERA_UNAVAILABLE"
+    message = "无法使用摄像头：{reason}"
+    message_en = "the camera cannot be used: OpenCV is not installed"
+
+
+class CameraNotFound(CameraUnavailable):
+    code = "CAMERA_NOT_FOUND"
+    message = "没有找到可用的摄像头（{source}）：请检查摄像头是否已连接，或从文件选择照片"
+    message_en = "no camera found ({source_en})"
+
+
+class CameraReadFailed(CameraUnavailable):
+    code = "CAMERA_READ_FAILED"
+    message = ("摄像头（{source}）{reason}：可能正被其他程序占用或已断开，"
+               "请关闭其他使用摄像头的程序后重试")
+    message_en = "the camera ({source_en}) gives no picture: {reason_en}; busy or unplugged?"
+
+
+class CameraDark(CameraUnavailable):
+    code = "CAMERA_DARK"
+    message = "摄像头（{source}）拍到的画面全黑：请检查镜头是否被遮挡、光线是否太暗，然后重拍"
+    message_en = "the camera ({source_en}) gives a black picture: lens covered or too dark"
+
+
 class PrintFailed(StationError):
     code = "PRINT_FAILED"
     message = "打印失败：{reason}。文书未记为已打印"
@@ -338,6 +387,14 @@ class DataFolderVersion(DataFolderError):
                "本程序支持 {supported}，请使用对应版本的程序打开")
     message_en = ("{path} was written by another version ({found}); "
                   "this program supports {supported}")
+
+
+class DataFolderNewer(DataFolderVersion):
+    code = "DATA_FOLDER_NEWER"
+    message = ("数据目录“{path}”已由较新版本的程序（{found} 版）打开并升级，本程序是 {ours} 版，"
+               "不能打开，以免损坏数据。请安装 {found} 或更高版本的程序；未做任何改动")
+    message_en = ("{path} was upgraded by a newer program ({found}); this is {ours}, which "
+                  "cannot open it; install {found} or later. Nothing was changed")
 
 
 class DataFolderCorrupt(DataFolderError):
@@ -403,12 +460,49 @@ class SyncRefused(SyncError):
     message_en = "the county server refused this sync: {reason}"
 
 
+class AuditUnreachable(SyncError):
+    """The county dashboard (county-auditor role) cannot reach its server."""
+
+    code = "AUDIT_UNREACHABLE"
+    message = "连不上县级服务器“{server}”（{reason}），请检查网络和服务器地址后重试"
+    message_en = "cannot reach the county server {server} ({reason}); check the network"
+
+
+class AuditRefused(SyncError):
+    """The county server refused a dashboard request (bad token, out of scope, bad input)."""
+
+    code = "AUDIT_REFUSED"
+    message = "县级服务器拒绝了请求：{reason}"
+    message_en = "the county server refused the request: {reason}"
+
+
 class HistoryConflict(SyncError):
     code = "SYNC_HISTORY_CONFLICT"
     message = ("本机账本与县级已确认的记录不一致（{reason}），已停止同步，"
                "请勿再修改数据，立即联系县级管理员核查")
     message_en = ("this station's log differs from what the county acknowledged ({reason}); "
                   "sync stopped, contact the county")
+
+
+class RecoveryRefused(SyncError):
+    code = "SYNC_RECOVERY_REFUSED"
+    message = "无法从县级恢复本站记录：{reason}；本机未写入任何数据"
+    message_en = "cannot recover the station's records from the county: {reason_en}"
+
+
+class RecoveryUnreachable(CountyUnreachable):
+    """The county went away during a replacement PC's recovery (the app's first run)."""
+
+    code = "SYNC_RECOVERY_UNREACHABLE"
+    message = ("连不上县级服务器“{server}”（{reason}），请核对服务器地址和网络后重试；"
+               "本机数据目录没有改动")
+    message_en = "cannot reach the county server {server} ({reason}); nothing was changed"
+
+
+class RecoveryFolderNotEmpty(SyncError):
+    code = "SYNC_RECOVERY_FOLDER_NOT_EMPTY"
+    message = "目录“{path}”中已有数据，恢复只能写入新的空目录"
+    message_en = "{path} is not empty; recover into a new, empty folder"
 
 
 class SyncFileInvalid(SyncError):
@@ -450,6 +544,21 @@ class CountyDatabaseUnavailable(CountyError):
     message_en = "cannot open the county database {url}: {reason}"
 
 
+class CountyDatabaseNewer(CountyError):
+    code = "COUNTY_DB_NEWER"
+    message = ("县级数据库“{url}”已由较新版本的程序升级（{found}），本程序是 {ours}，"
+               "不能打开，以免损坏数据。请安装较新版本的县级服务器程序；未做任何改动")
+    message_en = ("the county database {url} was upgraded by a newer program ({found}); "
+                  "this is {ours}; install the newer county server. Nothing was changed")
+
+
+class ReplaceRefused(CountyError):
+    code = "COUNTY_REPLACE_REFUSED"
+    message = ("站点“{value}”在县级还没有已确认的记录，没有可恢复的内容，"
+               "请按新站注册（county enroll）")
+    message_en = "station {value} has no acknowledged records to recover; enroll it as new"
+
+
 class CountyStationUnknown(CountyError):
     code = "COUNTY_STATION_UNKNOWN"
     message = "县级服务器上没有站点“{value}”的有效注册（未注册或已吊销）"
@@ -460,6 +569,31 @@ class ExportFailed(StationError):
     code = "EXPORT_FAILED"
     message = "无法导出到“{path}”：{reason}。未写入任何文件"
     message_en = "cannot export to {path}: {reason_en}; nothing was written"
+
+
+class BackupError(StationError):
+    code = "BACKUP_FAILED"
+    message = "数据备份未完成：{reason}"
+    message_en = "the backup did not complete: {reason_en}"
+
+
+class BackupFileInvalid(BackupError):
+    code = "BACKUP_FILE_INVALID"
+    message = "备份文件“{path}”无法使用：{reason}。未恢复任何数据"
+    message_en = "backup file {path} cannot be used: {reason_en}; nothing was restored"
+
+
+class BackupPassphraseWrong(BackupError):
+    code = "BACKUP_PASSPHRASE_WRONG"
+    message = "备份口令不正确（或备份文件的文件头已被改动），未恢复任何数据"
+    message_en = "wrong backup passphrase (or the file header was altered); nothing restored"
+
+
+class RestoreTargetNotEmpty(BackupError):
+    code = "RESTORE_TARGET_NOT_EMPTY"
+    message = ("目标数据目录“{path}”不是空的，恢复不会覆盖已有数据；"
+               "请指定一个新的空目录，或先把该目录改名保存")
+    message_en = "the target data folder {path} is not empty; restore never overwrites data"
 
 
 class CryptoFailure(StationError):

@@ -7,7 +7,8 @@ most ``MAX_SIDE`` px, JPEG at the best quality that fits ``MAX_OUTPUT_BYTES``, n
 is deterministic for a given Pillow, so the same file gives the same SHA-256 and is stored
 once however often it is attached.
 
-A webcam is not wired up: ``capture_webcam`` is the hook for it and says so plainly.
+A webcam photo (``station_app.media_camera``, the OpenCV side) arrives here as a PNG frame
+and goes through ``prepare_photo`` like a file: same limits, same re-encoding, no metadata.
 """
 
 from __future__ import annotations
@@ -64,14 +65,6 @@ def thumbnail(jpeg: bytes, side: int = 160) -> bytes:
         out = io.BytesIO()
         image.save(out, "JPEG", quality=70)
         return out.getvalue()
-
-
-def capture_webcam() -> bytes:
-    """Hook for taking the photo with a webcam (issue 7 item 3). Not implemented: no camera
-    library is bundled and none of the stations' PCs here has one to test against. A future
-    implementation returns the captured frame as JPEG or PNG bytes for ``prepare_photo``."""
-    raise PhotoInvalid(where="摄像头", reason="本机未接入摄像头拍照功能，请从文件选择照片",
-                       reason_en="webcam capture is not available; choose a file")
 
 
 def _open(data: bytes, where: str) -> Image.Image:

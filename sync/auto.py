@@ -49,10 +49,13 @@ from station_app.errors import (
     StationError,
 )
 from station_app.services.clock import Clock, SystemClock
+from station_app.services.recovery import RecoveryReport
 from station_app.services.station import Station
-from sync.client import HttpTransport
+from sync.client import AuditClient as AuditClient  # the county dashboard's client: the UI
+from sync.client import HttpTransport  # reaches the county only through this module
 from sync.downlink import LABELS, stale_publications
 from sync.protocol import ProtocolError, normalize_code, parse_enroll_text
+from sync.recover import recover
 from sync.relay_station import RelayTransport
 from sync.session import run_sync
 from sync.station import Enrollment, SyncReport, acknowledged, enroll, enrollment
@@ -523,3 +526,13 @@ class AutoSync:
                 self.listener(new)
             except Exception:  # whoever listens must not stop the worker
                 logger.exception("auto-sync listener failed")
+
+
+def recover_replacement(folder: Path, server: str, code: str | None, *,
+                        station_code: str | None, clock: Clock,
+                        keys_from: Path | None = None) -> RecoveryReport:
+    """``station recover`` for the app's first-run screen (ui/views/restore.py), which
+    reaches the county only through this module; blocking: call it on a worker thread."""
+    with HttpTransport(server) as transport:
+        return recover(folder, transport, code, clock=clock, actor="system",
+                       station_code=station_code, keys_from=keys_from)

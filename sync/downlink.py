@@ -12,6 +12,10 @@ the USB import both end here, so both refuse the same things:
   reported so the UI can warn;
 * content the station's own parsers refuse (a template this program cannot render).
 
+The ``app`` collection carries the county's minimum program version; a station older than
+that keeps working and warns its users (``app_update_warning``, docs/upgrades.md). The
+``badreview`` collection carries the 差评整改 limits, which then replace the station's own.
+
 A refusal is reported, never raised: one bad document must not stop the rest of a sync.
 Each accepted document is applied in one transaction together with its version bump, as
 ordinary log entries that cite the publication's version and digest, so the log says which
@@ -27,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from station_app.crypto import signature_checker
+from station_app.domain.badreview import Settings, parse_settings_content
 from station_app.domain.canonical import canonical_json
 from station_app.domain.clock import iso
 from station_app.domain.publications import (
@@ -38,7 +43,10 @@ from station_app.domain.publications import (
     parse_templates_content,
     revocations_content,
 )
+from station_app.domain.versions import AppRequirement, parse_app_requirement
 from station_app.errors import StationError, SyncRefused
+from station_app.services.appversion import record_app_requirement
+from station_app.services.badreview import record_county_settings
 from station_app.services.calendar import year_body
 from station_app.services.catalog import record_catalog
 from station_app.services.station import Station, Transaction
@@ -55,7 +63,7 @@ from sync.protocol import (
 from sync.station import Transport, require_enrollment
 
 LABELS = {"catalog": "事项目录", "calendar": "节假日安排", "templates": "文书模板",
-          "revocations": "吊销名单"}
+          "revocations": "吊销名单", "app": "最低版本要求", "badreview": "差评整改期限"}
 APPLIED = "applied"
 ALREADY = "already"  # the applied version again (a repeated USB import): nothing to do
 ROLLBACK = "rollback"
@@ -230,9 +238,20 @@ def _apply_revocations(tx: Transaction, revoked: Any, ref: dict[str, Any]) -> No
     tx.append("revocations.published", {**revocations_content(revoked), "publication": ref})
 
 
+def _apply_app(tx: Transaction, requirement: AppRequirement, ref: dict[str, Any]) -> None:
+    record_app_requirement(tx, requirement, ref)
+
+
+def _apply_badreview(tx: Transaction, settings: Settings, ref: dict[str, Any]) -> None:
+    """The county's limits for bad reviews opened from now on (running ones keep theirs)."""
+    record_county_settings(tx, settings, ref)
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "catalog": parse_catalog_content, "calendar": parse_calendar_content,
-    "templates": parse_templates_content, "revocations": parse_revocations}
+    "templates": parse_templates_content, "revocations": parse_revocations,
+    "app": parse_app_requirement, "badreview": parse_settings_content}
 _APPLIERS: dict[str, Callable[[Transaction, Any, dict[str, Any]], None]] = {
     "catalog": _apply_catalog, "calendar": _apply_calendar,
-    "templates": _apply_templates, "revocations": _apply_revocations}
+    "templates": _apply_templates, "revocations": _apply_revocations, "app": _apply_app,
+    "badreview": _apply_badreview}

@@ -442,7 +442,10 @@ def key_id(public_key: bytes) -> str:
 # ----------------------------------------------------------------------- publications
 
 PUBLICATION_FORMAT = "vss-publication/1"
-COLLECTIONS = ("catalog", "calendar", "templates", "revocations")
+# "app": the county's minimum program version (docs/upgrades.md); "badreview": the 差评整改
+# working-day limits and reason options. A station of 0.1.0 knows neither and reports them
+# as malformed publications, without applying anything.
+COLLECTIONS = ("catalog", "calendar", "templates", "revocations", "app", "badreview")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -621,6 +624,18 @@ def parse_enroll_text(text: str) -> tuple[str | None, str]:
     if not station or not normalize_code(code):
         raise ProtocolError("enrollment QR code names no station or code")
     return station, code
+
+
+# ------------------------------------------------------------------------------ fill
+
+FILL_PAGE = 1024  # stored entries per fill answer (docs/recovery.md)
+
+
+def fill_message(*, origin: str, log: str, start: int, time: str) -> bytes:
+    """What a station signs to read acknowledged entries of ``log`` from ``start``
+    (``GET /v1/logs/{log}/entries``): its own log, or one its origin was approved to
+    succeed (a lost PC's)."""
+    return f"vss-sync/v1 fill\n{origin}\n{log}\n{start}\n{time}\n".encode()
 
 
 # ----------------------------------------------------------------------------- helpers

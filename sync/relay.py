@@ -17,6 +17,12 @@ signature and routes by ``to``; it cannot read the payload.
 
 A station fetching its queue signs ``fetch_message(origin, code, after, time)`` with its log
 key, so one station cannot list another's messages.
+
+The county also sends messages of its own (``COUNTY_KINDS``: ``rectification`` …): ``from``
+is then the county's name and the signature is its cosigner's (docs/sync.md, "Sent by the
+county"). A station answers an unmask request with a message to the county itself
+(``TO_COUNTY_KINDS``: ``unmask-answer``): ``to`` is the county's name and the payload is
+sealed to the county's current KEM key, so the county — and only it — opens it.
 """
 
 from __future__ import annotations
@@ -45,7 +51,22 @@ from sync.protocol import (
 RELAY_FORMAT = "vss-relay/1"
 HANDOVER = "handover"
 CASE_STATUS = "case-status"
-KINDS = (HANDOVER, CASE_STATUS)
+RECTIFICATION = "rectification"  # county → station: an inspection's result, 整改通知
+EVALUATION = "evaluation"  # county → station: a rating made on the QR page (evaluation-qr.md)
+# county → station: a county auditor asks to see a case's personal data (docs/dashboard.md)
+UNMASK_REQUEST = "unmask-request"
+# station → county: the station's answer to an unmask request, sealed to the county's KEM
+# key; the message id is the request's id (docs/dashboard.md)
+UNMASK_ANSWER = "unmask-answer"
+KINDS = (HANDOVER, CASE_STATUS, RECTIFICATION, EVALUATION, UNMASK_REQUEST, UNMASK_ANSWER)
+# Kinds only the county itself sends: "from" is the county's name (``county/330199``) and
+# the signature is by a cosigner of its key set, never by a station's log key; a station
+# cannot send them (and the county accepts no envelope from a "from" it has not enrolled).
+COUNTY_KINDS = frozenset({RECTIFICATION, EVALUATION, UNMASK_REQUEST})
+# Kinds a station sends to the county itself: "to" is the county's name, "kem" the key id of
+# the county's KEM key (from its key set), and the county — not another station — opens it.
+TO_COUNTY_KINDS = frozenset({UNMASK_ANSWER})
+_COUNTY_NAME = re.compile(r"^county/[0-9A-Za-z]{1,20}$")
 MAX_ENVELOPE_BYTES = 64 * 1024  # a handover is ~1 KiB of JSON plus 1,136 bytes of HPKE
 FETCH_PAGE = 50  # messages per fetch answer
 FETCH_SKEW_SECONDS = 300  # a signed fetch is good for ±5 minutes of the county's clock
@@ -58,7 +79,22 @@ PAYLOAD_FIELDS: Mapping[str, frozenset[str]] = {
     HANDOVER: frozenset({"proxy_no", "item", "item_name", "materials", "agent", "agent_phone",
                          "village_group", "villager", "registered_at", "submitted_at", "note"}),
     CASE_STATUS: frozenset({"proxy_no", "case_no", "state", "result", "at"}),
+    RECTIFICATION: frozenset({"notice", "source", "subject", "day", "issued", "results",
+                              "deadline", "note", "inspector"}),
+    # reasons: the chosen 差评 reasons, one a line; assess: "1" 首评, "2"… 追评
+    EVALUATION: frozenset({"rating_id", "case_no", "level", "reasons", "comment", "assess",
+                           "received_at"}),
+    UNMASK_REQUEST: frozenset({"case_no", "auditor", "reason", "requested_at"}),
+    # status: ANSWERED (the fields as the case has them), ERASED (each field "已删除"),
+    # NOT_FOUND (no such case here; the fields empty)
+    UNMASK_ANSWER: frozenset({"case_no", "status", "name", "cert_no", "phone", "address",
+                              "answered_at"}),
 }
+ANSWERED, ERASED, NOT_FOUND = "answered", "erased", "not-found"
+ANSWER_STATUSES = frozenset({ANSWERED, ERASED, NOT_FOUND})
+ANSWER_FIELDS = ("name", "cert_no", "phone", "address")  # what an unmask answer discloses
+# Payload fields that are not text (checked by their kind's own parser).
+_STRUCTURED_FIELDS = frozenset({"materials", "villager", "results"})
 VILLAGER_FIELDS = frozenset({"name", "cert_type", "cert_no", "phone", "address"})
 
 
@@ -106,8 +142,12 @@ def parse_envelope(signed: Any) -> tuple[RelayHeader, bytes]:
                          kem=_text(doc["kem"]), suite=_text(doc["suite"]))
     if header.kind not in KINDS or not _MESSAGE_ID.match(header.id):
         raise ProtocolError("relay: unknown kind or malformed message id")
-    if not header.sender_station or not header.to:
+    from_county = header.kind in COUNTY_KINDS
+    if not header.to or not (_COUNTY_NAME.match(header.sender) if from_county
+                             else header.sender_station):
         raise ProtocolError("relay: sender or recipient is malformed")
+    if header.kind in TO_COUNTY_KINDS and not _COUNTY_NAME.match(header.to):
+        raise ProtocolError("relay: an answer to the county must be addressed to it")
     return header, unb64(doc["ciphertext"])
 
 
@@ -149,9 +189,11 @@ def parse_payload(kind: str, data: bytes) -> dict[str, Any]:
     if kind == HANDOVER and (not isinstance(raw["villager"], dict)
                              or set(raw["villager"]) != VILLAGER_FIELDS):
         raise ProtocolError("relay payload: villager details are malformed")
-    text_fields = PAYLOAD_FIELDS[kind] - {"materials", "villager"}
+    text_fields = PAYLOAD_FIELDS[kind] - _STRUCTURED_FIELDS
     if not all(isinstance(raw[f], str) for f in text_fields):
         raise ProtocolError("relay payload: expected text")
+    if kind == UNMASK_ANSWER and raw["status"] not in ANSWER_STATUSES:
+        raise ProtocolError("relay payload: unknown answer status")
     return raw
 
 

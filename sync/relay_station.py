@@ -25,10 +25,12 @@ from typing import Any, Protocol
 
 from station_app.crypto import signature_checker
 from station_app.crypto.kem import SUITE_ID, KemKey, seal_to
+from station_app.domain.audit.rectification import notice_from_payload
 from station_app.domain.cases import ReceivedMaterial
 from station_app.domain.clock import iso
+from station_app.domain.evaluations import Level
 from station_app.domain.log import LogEntry, decode_entry
-from station_app.domain.numbering import parse_proxy_number
+from station_app.domain.numbering import parse_case_number, parse_proxy_number
 from station_app.domain.people import PersonDetails, validate_person
 from station_app.domain.proxy import move_body
 from station_app.domain.relay import (
@@ -50,14 +52,36 @@ from station_app.errors import (
     RuleViolation,
     SyncRefused,
 )
+from station_app.services import qr_ratings
 from station_app.services.cases import get_case
-from station_app.services.people import open_person, record_person
+from station_app.services.notices import receive_notice
+from station_app.services.outbox import town_centre
+from station_app.services.people import log_unmask, open_person, record_person
 from station_app.services.proxy import get_proxy
 from station_app.services.station import Station, Transaction
-from station_app.store.relay import Outbox, OutboxRow, inbound
+from station_app.store.relay import QUEUED, Outbox, OutboxRow, inbound
 from sync.downlink import revoked
-from sync.protocol import CERT_PURPOSE, CountyKeys, ProtocolError, b64, key_id, open_doc, unb64
+from sync.protocol import (
+    CERT_PURPOSE,
+    RELAY_PURPOSE,
+    CountyKeys,
+    ProtocolError,
+    b64,
+    key_id,
+    open_doc,
+    unb64,
+)
 from sync.relay import (
+    ANSWER_FIELDS,
+    ANSWERED,
+    COUNTY_KINDS,
+    ERASED,
+    EVALUATION,
+    NOT_FOUND,
+    RECTIFICATION,
+    TO_COUNTY_KINDS,
+    UNMASK_ANSWER,
+    UNMASK_REQUEST,
     RelayHeader,
     envelope_bytes,
     open_envelope,
@@ -80,6 +104,7 @@ CURSOR = "relay.after"  # sync_config: the county's sequence number of the last 
 MAX_PAGES = 20  # fetch pages per sync (1,000 messages): the rest waits for the next sync
 ACTOR = "relay"  # who made the entries a relayed message causes (see services.users)
 PERSONAL_FIELDS = ["name", "cert_no", "phone", "address"]
+ERASED_TEXT = "已删除"  # what an unmask answer says in each field of an erased person
 
 
 class RelayTransport(Transport, Protocol):
@@ -110,6 +135,8 @@ def send_outbox(station: Station, transport: RelayTransport, report: SyncReport)
     certs = Certificates(station, transport)
     recipients: dict[str, Recipient | None] = {}
     for row in Outbox(station.db).pending():
+        if row.kind in TO_COUNTY_KINDS:
+            continue  # answers to the county: ``send_answers``, after the inbox is read
         if row.to_station not in recipients:
             recipients[row.to_station] = _recipient(transport, certs, row.to_station)
         recipient = recipients[row.to_station]
@@ -163,6 +190,7 @@ def _recipient(transport: RelayTransport, certs: Certificates, code: str) -> Rec
     doc = certs.open(answer.get("certificate"))
     if doc is None or doc.get("station") != code:
         raise SyncRefused(reason=f"县级返回的站点 {code} 证书无效")
+    remember_certificate(certs.station, code, answer["certificate"])  # for USB exports
     return Recipient(code, unb64(doc["kem_public"]))
 
 
@@ -171,10 +199,10 @@ class Certificates:
     by a cosigner the set does not list, the county may have rotated its keys: the set is
     refreshed (signed by the pinned root) once per sync and the check repeated."""
 
-    def __init__(self, station: Station, transport: RelayTransport) -> None:
+    def __init__(self, station: Station, transport: RelayTransport | None) -> None:
         self.station, self.transport = station, transport
         self.keys = require_enrollment(station).keys
-        self.refreshed = False
+        self.refreshed = transport is None  # a USB file: the key set came with it, if newer
 
     def open(self, cert: Any) -> dict[str, Any] | None:
         doc = _open_certificate(self.keys, cert)
@@ -251,7 +279,8 @@ def fetch_inbox(station: Station, transport: RelayTransport, report: SyncReport)
         for message in messages:
             _take(station, certs, kem, message, report)
         if not answer.get("more") or not messages:
-            return
+            break
+    send_answers(station, transport, report, certs.keys)
 
 
 def _cursor(station: Station) -> int:
@@ -332,6 +361,8 @@ def _open(station: Station, certs: Certificates, kem: KemKey, message: Mapping[s
     """Check a delivered message all the way to its payload; raises ``Refused``."""
     if "refused" in message:  # the county has revoked the sender since it sent this
         raise Refused("revoked")
+    if _county_kind(message):
+        return _open_from_county(station, certs, kem, message)
     cert = certs.open(message.get("certificate"))
     try:
         header, ciphertext = parse_envelope(message.get("envelope"))
@@ -353,6 +384,49 @@ def _open(station: Station, certs: Certificates, kem: KemKey, message: Mapping[s
         raise Refused("malformed") from None
     _check_payload(station, header, payload)
     return header, cert, payload
+
+
+def _county_kind(message: Mapping[str, Any]) -> bool:
+    envelope = message.get("envelope")
+    doc = envelope.get("doc") if isinstance(envelope, dict) else None
+    return isinstance(doc, dict) and doc.get("kind") in COUNTY_KINDS
+
+
+def _open_from_county(station: Station, certs: Certificates, kem: KemKey,
+                      message: Mapping[str, Any]) -> Opened:
+    """A message the county itself sent: from the pinned county's name, signed by a cosigner
+    of its key set (refreshed once if the county rotated), sealed to this station."""
+    try:
+        header, ciphertext = parse_envelope(message.get("envelope"))
+    except ProtocolError:
+        raise Refused("malformed") from None
+    if header.sender != certs.keys.county:
+        raise Refused("bad-sender")
+    if not _county_signed(certs.keys, message["envelope"]):
+        if certs.refreshed:
+            raise Refused("bad-signature")
+        certs.refreshed = True
+        certs.keys = refresh_keys(station, certs.transport)
+        if not _county_signed(certs.keys, message["envelope"]):
+            raise Refused("bad-signature")
+    _check_route(station, header, kem)
+    try:
+        payload = parse_payload(header.kind, kem.open(ciphertext, header.info()))
+    except CryptoFailure:
+        raise Refused("undecryptable") from None
+    except ProtocolError:
+        raise Refused("malformed") from None
+    _check_payload(station, header, payload)
+    return header, {"origin": header.sender, "name": header.sender}, payload
+
+
+def _county_signed(keys: CountyKeys, envelope: Any) -> bool:
+    checks = {kid: signature_checker(pub) for kid, pub in keys.cosigners.items()}
+    try:
+        open_doc(envelope, purpose=RELAY_PURPOSE, keys=checks)
+    except ProtocolError:
+        return False
+    return True
 
 
 def _public(value: Any, reason: str) -> bytes:
@@ -408,6 +482,122 @@ def _apply_status(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
                   actor=ACTOR)
 
 
+def _apply_unmask(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
+                  payload: Mapping[str, Any], seq: int) -> None:
+    """A county auditor asked to see a case's personal data: the station's log records who
+    asked and why, and the answer is queued under the request's id. The station answers
+    on its own (the county supervises it; docs/dashboard.md says why): ``send_answers``
+    builds it at send time, so no clear value is ever stored on the station."""
+    outbox = Outbox(tx.db)
+    if outbox.get(header.id) is not None:
+        return  # the same request again: recorded and answered already
+    entry = tx.append("county.unmask_requested", {
+        **_source(header, cert, seq), "case_no": payload["case_no"],
+        "auditor": payload["auditor"], "reason": payload["reason"],
+        "requested_at": payload["requested_at"]}, actor=ACTOR)
+    outbox.queue(id=header.id, kind=UNMASK_ANSWER, to_station=header.sender,
+                 subject=payload["case_no"], ref=entry.idx, at=iso(tx.station.clock.now()))
+
+
+# ------------------------------------------------------------------- unmask answers
+
+
+def send_answers(station: Station, transport: RelayTransport, report: SyncReport,
+                 keys: CountyKeys | None = None) -> None:
+    """Answer the county's unmask requests: each answer sealed to the county's current KEM
+    key and sent as an ``unmask-answer`` message; once the county stored it, the station
+    logs ``county.unmask_answered`` (which fields, never the values) and, when personal
+    data left, a ``person.unmasked`` entry in its own unmask log."""
+    rows = [r for r in Outbox(station.db).pending() if r.kind == UNMASK_ANSWER]
+    if not rows:
+        return
+    keys = keys or require_enrollment(station).keys
+    for row in rows:
+        if row.to_station != keys.county:  # asked by a county this station left since
+            with station.transaction():
+                Outbox(station.db).mark_failed(row.id, f"申请来自 {row.to_station}，不是本站的县级")
+            report.relay_failed += 1
+            continue
+        payload, person = _unmask_answer(station, row.subject)
+        status, answer = _send_answer(station, transport, keys, row, payload)
+        if status == 409 and answer.get("error") == "county-key":  # the county rotated
+            keys = refresh_keys(station, transport)
+            status, answer = _send_answer(station, transport, keys, row, payload)
+        if status == 200:
+            _answered(station, row, payload, person)
+            report.relay_sent += 1
+        elif status == 404 and answer.get("error") == "unknown-request":
+            with station.transaction():
+                Outbox(station.db).mark_failed(row.id, "县级没有这条查看申请")
+            report.relay_failed += 1
+        else:
+            raise SyncRefused(reason=f"查看申请的答复被拒绝（{status} {answer.get('error', '')}）")
+
+
+def _unmask_answer(station: Station, case_no: str) -> tuple[dict[str, Any], str]:
+    """Exactly the case's applicant fields (and the person they belong to), built now."""
+    base = {"case_no": case_no, "answered_at": iso(station.clock.now())}
+    try:
+        case = get_case(station, case_no)
+        who = open_person(station, case.applicant)  # logged by _answered
+    except (CaseNotFound, PersonNotFound):
+        return {**base, "status": NOT_FOUND, **dict.fromkeys(ANSWER_FIELDS, "")}, ""
+    except PersonErased:
+        return {**base, "status": ERASED, **dict.fromkeys(ANSWER_FIELDS, ERASED_TEXT)}, ""
+    return {**base, "status": ANSWERED, "name": who.name, "cert_no": who.cert_no,
+            "phone": who.phone or "", "address": who.address or ""}, case.applicant
+
+
+def _send_answer(station: Station, transport: RelayTransport, keys: CountyKeys,
+                 row: OutboxRow, payload: Mapping[str, Any]) -> Answer:
+    return transport.relay_send(envelope_bytes(_answer_envelope(station, keys, row, payload)))
+
+
+def _answer_envelope(station: Station, keys: CountyKeys, row: OutboxRow,
+                     payload: Mapping[str, Any]) -> dict[str, Any]:
+    """An unmask answer sealed to the county's current KEM key (online or in a USB file)."""
+    kid, county_public = keys.current_kem
+    header = RelayHeader(sender=station.info.origin, to=keys.county, id=row.id,
+                         kind=UNMASK_ANSWER, sent=iso(station.clock.now()), kem=kid,
+                         suite=SUITE_ID)
+    sealed = seal_to(county_public, payload_bytes(UNMASK_ANSWER, payload), header.info())
+    return seal_envelope(header, sealed, sender_public=station.signer.public_key,
+                         sign=station.signer.sign)
+
+
+def _answered(station: Station, row: OutboxRow, payload: Mapping[str, Any],
+              person: str) -> None:
+    """The county has the answer: the log says what was disclosed, to whom — not the values."""
+    asked = _entry(station, row.ref).body
+    disclosed = list(ANSWER_FIELDS) if payload["status"] == ANSWERED else []
+    with station.transaction() as tx:
+        Outbox(station.db).mark_sent(row.id, iso(station.clock.now()))
+        tx.append("county.unmask_answered", {
+            "id": row.id, "to": row.to_station, "case_no": row.subject,
+            "status": payload["status"], "fields": disclosed, "person": person,
+            "auditor": asked["auditor"], "request_idx": row.ref}, actor=ACTOR)
+        if person:
+            log_unmask(tx, person, reason=f"县级审核人员 {asked['auditor']} 申请查看办件 "
+                       f"{row.subject}：{asked['reason']}", actor=ACTOR)
+
+
+def _apply_notice(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
+                  payload: Mapping[str, Any], seq: int) -> None:
+    """A county notice (an inspection's result, a 整改通知): logged as received, which the
+    county sees at the next sync as its proof of delivery."""
+    receive_notice(tx, payload, {"from": header.sender, "id": header.id, "sent": header.sent,
+                                 "seq": seq}, actor=ACTOR)
+
+
+def _apply_rating(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
+                  payload: Mapping[str, Any], seq: int) -> None:
+    """A rating from the county's QR page (docs/evaluation-qr.md): recorded with channel
+    二维码, or noted as refused with the reason (a second 首评 …); never blocks the queue."""
+    if not qr_ratings.taken(tx.station, header.sender, header.id):
+        qr_ratings.take_rating(tx, sender=header.sender, message_id=header.id, seq=seq,
+                               payload=payload, actor=ACTOR)
+
+
 def _source(header: RelayHeader, cert: Mapping[str, Any], seq: int) -> dict[str, Any]:
     return {"from": header.sender, "from_station": header.sender_station,
             "from_name": str(cert.get("name", "")), "id": header.id, "kind": header.kind,
@@ -415,7 +605,10 @@ def _source(header: RelayHeader, cert: Mapping[str, Any], seq: int) -> dict[str,
 
 
 _APPLY: dict[str, Callable[[Transaction, RelayHeader, Mapping[str, Any], Mapping[str, Any],
-                            int], None]] = {HANDOVER: _apply_handover, CASE_STATUS: _apply_status}
+                            int], None]] = {HANDOVER: _apply_handover, CASE_STATUS: _apply_status,
+                                            UNMASK_REQUEST: _apply_unmask,
+                                            RECTIFICATION: _apply_notice,
+                                            EVALUATION: _apply_rating}
 
 
 def _villager(raw: Mapping[str, Any]) -> PersonDetails:
@@ -432,6 +625,18 @@ def _materials(raw: Any) -> list[dict[str, Any]]:
 
 def _check_payload(station: Station, header: RelayHeader, payload: Mapping[str, Any]) -> None:
     """What the payload says must make sense here: checked before anything is written."""
+    if header.kind == RECTIFICATION:
+        try:
+            notice_from_payload(payload, station.info.code)
+        except InvalidInput:
+            raise Refused("malformed") from None
+        return
+    if header.kind == EVALUATION:
+        return _check_rating(payload)
+    if header.kind == UNMASK_REQUEST:  # a case not here is recorded and answered NOT_FOUND
+        if parse_case_number(payload["case_no"]) is None:
+            raise Refused("malformed")
+        return
     if header.kind == HANDOVER:
         try:
             _villager(payload["villager"])
@@ -439,6 +644,10 @@ def _check_payload(station: Station, header: RelayHeader, payload: Mapping[str, 
         except (InvalidInput, KeyError, TypeError, ValueError):
             raise Refused("malformed") from None
         return
+    _check_status(station, header, payload)
+
+
+def _check_status(station: Station, header: RelayHeader, payload: Mapping[str, Any]) -> None:
     if payload["state"] not in {s.value for s in REPORTED_STATES}:
         raise Refused("malformed")
     parsed = parse_proxy_number(payload["proxy_no"])
@@ -450,3 +659,152 @@ def _check_payload(station: Station, header: RelayHeader, payload: Mapping[str, 
     except ProxyEntryNotFound:
         raise Refused("not-ours") from None
 
+
+def _check_rating(payload: Mapping[str, Any]) -> None:
+    """A relayed rating's fields have the shapes the page produces (the domain's own rules,
+    such as 一事一评, are applied when it is taken in, and a refusal is recorded)."""
+    try:
+        Level(payload["level"])
+        datetime.fromisoformat(payload["received_at"])
+    except ValueError:
+        raise Refused("malformed") from None
+    if not (payload["assess"].isdigit() and 0 < int(payload["assess"]) < 100
+            and parse_case_number(payload["case_no"]) is not None
+            and len(payload["comment"]) <= 1000 and len(payload["reasons"]) <= 1000):
+        raise Refused("malformed")
+
+
+# ---------------------------------------------------------------------------- USB files
+# The same envelopes and the same taking-in, carried in USB bundles (``sync.usb``; docs/
+# sync.md, "USB"). What the county answers online, its reply file says: which of this
+# station's messages it stores, and the messages queued for this station.
+
+CERTIFICATE = "relay.certificate."  # sync_config + a station code: its county-signed cert
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """The outbox, sealed for a USB export."""
+
+    envelopes: list[dict[str, Any]]  # exactly what ``send_outbox`` would post
+    wanted: list[str]  # recipients whose certificate this station does not keep (yet)
+    failed: int  # given up now: can never be built (as online)
+
+
+def remember_certificate(station: Station, code: str, cert: Any) -> None:
+    """Keep a recipient's certificate (as the county's cosigner signed it) so a station
+    without a link can still seal to it; checked again each time it is used."""
+    with station.transaction():
+        station.sync_state.put_json(CERTIFICATE + code, cert)
+
+
+def keep_certificates(station: Station, certs: list[Any]) -> int:
+    """Keep the recipients' certificates a USB reply brought, those the pinned key set
+    vouches for; how many."""
+    checker, kept = Certificates(station, None), 0
+    for cert in certs:
+        doc = checker.open(cert)
+        code = doc.get("station") if doc else None
+        if isinstance(code, str) and code != station.info.code:
+            remember_certificate(station, code, cert)
+            kept += 1
+    return kept
+
+
+def seal_outbox(station: Station) -> Outgoing:
+    """Every queued message whose recipient's certificate this station keeps, sealed and
+    signed as online. Nothing is marked sent: that waits for the county's reply."""
+    certs = Certificates(station, None)
+    envelopes: list[dict[str, Any]] = []
+    wanted, failed = set(_town(station)), 0
+    keys = require_enrollment(station).keys
+    for row in Outbox(station.db).pending():
+        if row.kind in TO_COUNTY_KINDS:
+            if row.to_station == keys.county:  # else left for send_answers to fail it
+                payload, _person = _unmask_answer(station, row.subject)
+                envelopes.append(_answer_envelope(station, keys, row, payload))
+            continue
+        recipient = _kept_recipient(certs, row.to_station)
+        if recipient is None:
+            wanted.add(row.to_station)
+            continue
+        try:
+            payload, _person = _payload(station, row)
+        except (PersonErased, PersonNotFound, ProxyEntryNotFound, CaseNotFound) as error:
+            with station.transaction():
+                Outbox(station.db).mark_failed(row.id, error.text)
+            failed += 1
+            continue
+        envelopes.append(_seal(station, row, recipient, payload))
+    return Outgoing(envelopes, sorted(wanted), failed)
+
+
+def _town(station: Station) -> list[str]:
+    """The town centre's certificate is asked for before the first handover needs it, so
+    a village's first handover can leave on its next USB export."""
+    code = town_centre(station)
+    kept = station.sync_state.get_json(CERTIFICATE + code) if code else None
+    return [code] if code and kept is None else []
+
+
+def _kept_recipient(certs: Certificates, code: str) -> Recipient | None:
+    doc = certs.open(certs.station.sync_state.get_json(CERTIFICATE + code))
+    if doc is None or doc.get("station") != code:
+        return None
+    return Recipient(code, unb64(doc["kem_public"]))
+
+
+def taken_up_to(station: Station) -> int:
+    """The county sequence number of the last message taken in (the fetch cursor)."""
+    return _cursor(station)
+
+
+def signed_cursor(station: Station, at: str) -> dict[str, Any]:
+    """The fetch cursor, signed as an online fetch signs it: the county's reply carries the
+    messages after it, and nothing before it is ever dropped."""
+    after = _cursor(station)
+    message = fetch_request(origin=station.info.origin, station=station.info.code,
+                            after=after, time=at)
+    return {"after": after, "time": at, "signature": b64(station.signer.sign(message))}
+
+
+def confirm_posted(station: Station, stored: list[str], retry: Mapping[str, str],
+                   report: SyncReport) -> None:
+    """The county's word on the exported messages, applied as its HTTP answers are: a stored
+    message is marked sent (``relay.sent``) once; one it could not route stays queued."""
+    outbox = Outbox(station.db)
+    for message_id in stored:
+        row = outbox.get(message_id)
+        if row is not None and row.state == QUEUED:
+            if row.kind == UNMASK_ANSWER:  # logged as disclosed, as online (send_answers)
+                _answered(station, row, *_unmask_answer(station, row.subject))
+            else:
+                _sent(station, row, _person(station, row))
+            report.relay_sent += 1
+    for message_id, error in retry.items():
+        row = outbox.get(message_id)
+        if row is not None and row.state == QUEUED:
+            if error == "recipient-key":  # a new device there: its new certificate is due
+                remember_certificate(station, row.to_station, None)
+            _retry_later(station, row, f"收件站点 {row.to_station} 暂不可用", report)
+
+
+def _person(station: Station, row: OutboxRow) -> str:
+    try:
+        return _payload(station, row)[1]
+    except (PersonErased, PersonNotFound, ProxyEntryNotFound, CaseNotFound):
+        return ""
+
+
+def take_delivered(station: Station, messages: list[Any], report: SyncReport) -> None:
+    """Messages from the county's reply file, taken in one by one exactly as ``fetch_inbox``
+    takes them; those at or before the cursor were taken already (online, or from an
+    earlier file) and change nothing."""
+    certs = Certificates(station, None)
+    kem = kem_key(station)
+    for message in messages:
+        seq = message.get("seq") if isinstance(message, dict) else None
+        if isinstance(seq, int) and seq <= _cursor(station):
+            report.relay_duplicates += 1
+            continue
+        _take(station, certs, kem, message, report)

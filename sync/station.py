@@ -57,6 +57,7 @@ from sync.protocol import (
     split_packages,
     unb64,
 )
+from sync.recover import fill_own_log
 
 if TYPE_CHECKING:  # sync.downlink builds on this module
     from sync.downlink import Applied
@@ -74,6 +75,7 @@ class Transport(Protocol):
     def add_checkpoint(self, origin: str, body: bytes, station_time: str) -> Answer: ...
     def add_entries(self, origin: str, body: bytes) -> Answer: ...
     def publications(self, versions: Mapping[str, int]) -> Answer: ...
+    def fill(self, log: str, start: int, auth: Mapping[str, str]) -> Answer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class SyncReport:
     sent_entries: int = 0
     packages: int = 0
     bytes_sent: int = 0
+    filled: int = 0  # acknowledged entries taken from the county (copy restored from a backup)
     receipt: Receipt | None = None
     publications: list[Applied] = field(default_factory=list)  # what the county published
     # Messages relayed between stations (sync.relay_station).
@@ -107,6 +110,7 @@ class SyncReport:
         r = self.receipt
         return {"county_size_before": self.county_size, "sent_entries": self.sent_entries,
                 "packages": self.packages, "bytes_sent": self.bytes_sent,
+                "filled": self.filled,
                 "acknowledged": r.size if r else None,
                 "county_time": r.timestamp if r else None,
                 "publications": [p.as_dict() for p in self.publications],
@@ -340,12 +344,19 @@ def sync_once(station: Station, transport: Transport, progress: Progress | None 
         if status == 409:
             committed = int(answer["committed"])
             report.county_size = int(answer.get("size", committed))
+            if committed > size:  # a copy restored from an older backup: fill it first
+                report.filled += fill_own_log(station, transport, keys)
+                _county_not_ahead(committed, station.ledger.size())
             continue
         _refused(status, answer, transport.server)
         report.county_size = int(answer.get("size", report.county_size))
         if status == 200:
             report.receipt = accept_receipt(station, answer["receipt"], keys)
-            _county_not_ahead(report.county_size, size)
+            if report.county_size > size:  # likewise, found by a replayed checkpoint
+                report.filled += fill_own_log(station, transport, keys)
+                _county_not_ahead(report.county_size, station.ledger.size())
+                committed = acknowledged(station)
+                continue
             return report
         outcome = _upload(station, transport, request.note, int(answer["next"]), keys, report,
                           progress, limits)
@@ -358,8 +369,9 @@ def sync_once(station: Station, transport: Transport, progress: Progress | None 
 
 
 def _county_not_ahead(county_size: int, size: int) -> None:
-    """The county holds entries beyond this station's log: this copy was restored from an
-    older backup (or cloned) and must not write over what the county already has."""
+    """The county holds entries beyond this station's log even after filling it with what
+    the county acknowledged (a checkpoint committed but never completed by the lost
+    original): this copy must not write over what the county already has."""
     if county_size > size:
         raise HistoryConflict(reason=f"县级已确认 {county_size} 条，本机只有 {size} 条")
 

@@ -4,8 +4,11 @@
 the county may have committed, then the packages, cut the way an online upload from each of
 those sizes would have cut them, so the county can always continue from its own cursor. The
 county answers with a reply bundle (``sync.county.usb``); ``import_bundle`` checks it and
-keeps the receipt, takes a newer key set, and applies the publications. Importing a reply
-twice changes nothing.
+keeps the receipt, takes a newer key set, and applies the publications. Relayed messages
+ride along as record type 5: the export carries the outbox sealed exactly as the online
+send seals it and the signed fetch cursor; the reply says which messages the county stored
+(only then are they marked sent, as online) and carries the messages queued for this
+station, taken in by the online fetch's own code. Importing a reply twice changes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sync.protocol import (
     REC_PACKAGE,
     REC_PUBLICATION,
     REC_RECEIPT,
+    REC_RELAY,
     REC_STATION_TIME,
     CountyKeys,
     ProtocolError,
@@ -37,8 +41,18 @@ from sync.protocol import (
     parse_bundle,
     parse_receipt,
 )
+from sync.relay_station import (
+    Outgoing,
+    confirm_posted,
+    keep_certificates,
+    seal_outbox,
+    signed_cursor,
+    take_delivered,
+    taken_up_to,
+)
 from sync.station import (
     Enrollment,
+    SyncReport,
     accept_receipt,
     acknowledged,
     checkpoint_request,
@@ -66,6 +80,8 @@ def export_bundle(station: Station, path: Path | str) -> dict[str, Any]:
     records += [(REC_CHECKPOINT, checkpoint_request(station, c).encode()) for c in starts]
     bodies = _package_chains(station, starts, note, link.keys)
     records += [(REC_PACKAGE, body) for body in bodies]
+    outgoing = seal_outbox(station)
+    records += _relay_records(station, outgoing, now)
     data = bundle_bytes(records)
     try:
         with station.transaction():  # the mark and the file go together: a failed write unmarks
@@ -75,7 +91,21 @@ def export_bundle(station: Station, path: Path | str) -> dict[str, Any]:
         raise SyncFileInvalid(path=str(path), reason=f"无法写入（{exc.strerror}）") from None
     return {"ok": True, "file": str(path), "origin": station.info.origin, "size": head,
             "acknowledged": ack, "entries": head - ack, "packages": len(bodies),
-            "bytes": len(data)}
+            "bytes": len(data), "relay_messages": len(outgoing.envelopes),
+            "relay_failed": outgoing.failed, "certificates_wanted": outgoing.wanted}
+
+
+def _relay_records(station: Station, outgoing: Outgoing, now: str) -> list[tuple[int, bytes]]:
+    """Type-5 records of an export (docs/sync.md, "USB"): the signed fetch cursor, the
+    certificates wanted, the sealed envelopes."""
+    records = [{"taken": signed_cursor(station, now)}]
+    records += [{"want": code} for code in outgoing.wanted]
+    records += [{"envelope": envelope} for envelope in outgoing.envelopes]
+    return [(REC_RELAY, _json(r)) for r in records]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
 
 
 def _possible_commits(station: Station, ack: int, head: int) -> list[int]:
@@ -122,23 +152,39 @@ class Reply:
     receipt: str | None
     keyset: dict[str, Any] | None
     publications: list[dict[str, Any]] = field(default_factory=list)
+    relay: Relayed | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relayed:
+    """The type-5 records of a reply: the county's word on this station's messages, the
+    certificates it sent, and the messages queued for this station after ``after``."""
+
+    stored: list[str] = field(default_factory=list)
+    retry: dict[str, str] = field(default_factory=dict)  # message id -> the county's error
+    certificates: list[Any] = field(default_factory=list)
+    after: int | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 def import_bundle(station: Station, path: Path | str) -> dict[str, Any]:
-    """Apply the county's reply: receipt, key set, publications. Nothing is written unless
-    the whole file checks out."""
+    """Apply the county's reply: receipt, key set, publications, relayed messages. Nothing
+    is written unless the whole file checks out."""
     link = require_enrollment(station)
     reply = read_reply(station, _read(path), str(path))
     keys, newer = _keyset(reply, link, str(path))
+    _check_cursor(station, reply, str(path))
     receipt = accept_receipt(station, reply.receipt, keys) if reply.receipt else None
     if newer:
         with station.transaction():
             station.sync_state.put_json("keyset", reply.keyset)
     applied = _apply_publications(station, reply.publications)
+    relayed = _apply_relay(station, reply.relay) if reply.relay else SyncReport()
     return {"ok": True, "file": str(path), "receipt_size": receipt.size if receipt else None,
             "county_time": receipt.timestamp if receipt else None,
             "acknowledged": acknowledged(station), "size": station.ledger.size(),
-            "keyset_version": keys.version, "keyset_updated": newer, **applied}
+            "keyset_version": keys.version, "keyset_updated": newer, **applied,
+            "relay": relayed.as_dict()["relay"]}
 
 
 def _read(path: Path | str) -> bytes:
@@ -168,9 +214,62 @@ def read_reply(station: Station, data: bytes, name: str) -> Reply:
             raise invalid("文件中的回执属于另一个站点")
         keyset = json.loads(found[REC_KEYSET][0]) if found.get(REC_KEYSET) else None
         docs = [json.loads(d) for d in found.get(REC_PUBLICATION, [])]
+        relay = _read_relay(found.get(REC_RELAY, [])) if found.get(REC_RELAY) else None
     except (ProtocolError, UnicodeDecodeError, ValueError) as exc:
         raise invalid(getattr(exc, "reason", "内容已损坏")) from None
-    return Reply(receipts[0] if receipts else None, keyset, docs)
+    return Reply(receipts[0] if receipts else None, keyset, docs, relay)
+
+
+def _read_relay(bodies: list[bytes]) -> Relayed:
+    """The type-5 records of a reply, by shape (each message is checked when taken in).
+    ValueError if one is not of a reply's kinds, or the messages do not follow ``after``
+    in ``seq`` order."""
+    stored: list[str] = []
+    retry: dict[str, str] = {}
+    certificates: list[Any] = []
+    after: int | None = None
+    messages: list[dict[str, Any]] = []
+    for body in bodies:
+        record = json.loads(body)
+        if not isinstance(record, dict) or len(record) != 1:
+            raise ValueError("relay record")
+        (key, value), = record.items()
+        if key == "stored" and isinstance(value, str):
+            stored.append(value)
+        elif key == "retry" and isinstance(value, dict) and isinstance(value.get("id"), str):
+            retry[value["id"]] = str(value.get("error", ""))
+        elif key == "certificate":
+            certificates.append(value)
+        elif key == "after" and type(value) is int and after is None:
+            after = value
+        elif key == "message" and isinstance(value, dict) and after is not None:
+            messages.append(value)
+        else:
+            raise ValueError("relay record")
+    seqs = [m.get("seq") for m in messages]
+    if not all(type(q) is int for q in seqs) or seqs != sorted(set(seqs)) \
+            or (after is not None and seqs and seqs[0] <= after):
+        raise ValueError("relay order")
+    return Relayed(stored, retry, certificates, after, messages)
+
+
+def _check_cursor(station: Station, reply: Reply, name: str) -> None:
+    """The reply's messages must follow on from what this station has taken in: one cut
+    after a later cursor would skip messages for good."""
+    after = reply.relay.after if reply.relay else None
+    if after is not None and after > taken_up_to(station):
+        raise SyncFileInvalid(path=name, reason="文件中的转交消息与本站已收到的接不上"
+                                                "（文件不是按本站最新导出的文件生成的），请重新导出")
+
+
+def _apply_relay(station: Station, relayed: Relayed) -> SyncReport:
+    """The certificates kept (checked again when used), the county's word on this station's
+    messages, then the messages for it: the code paths of the online send and fetch."""
+    report = SyncReport()
+    confirm_posted(station, relayed.stored, relayed.retry, report)  # may drop a stale cert
+    keep_certificates(station, relayed.certificates)  # … which the reply then replaces
+    take_delivered(station, relayed.messages, report)
+    return report
 
 
 def _keyset(reply: Reply, link: Enrollment, name: str) -> tuple[CountyKeys, bool]:

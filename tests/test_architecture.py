@@ -33,6 +33,8 @@ LAYER_RULES = {
                               "station_app.errors"),
     # media (photo re-encoding) is a leaf recipe like crypto, used by the services alone
     "station_app.media": ("station_app.media", "station_app.errors"),
+    # the webcam (OpenCV) hands its frames to media's re-encoding, nothing else
+    "station_app.media_camera": ("station_app.media", "station_app.errors"),
     "station_app.services": ("station_app.services", "station_app.store", "station_app.domain",
                              "station_app.crypto", "station_app.documents", "station_app.errors",
                              "station_app.media"),
@@ -67,6 +69,8 @@ LIBRARY_HOMES = {
     "chinese_calendar": ("station_app.services.calendar_seed",),
     "click": ("station_app.cli", "sync.county.cli"),
     "PIL": ("station_app.media",),  # evidence photos (Pillow; reportlab uses it on its own)
+    "cv2": ("station_app.media_camera",),  # webcam capture (opencv-python-headless)
+    "numpy": (),  # comes with OpenCV; its frames are used through their own methods
     "pypinyin": (),  # build time only (build_scripts/make_pinyin_table.py)
 }
 # Stdlib modules the pure domain must not touch: I/O, clocks, randomness, processes.

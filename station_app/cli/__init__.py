@@ -93,6 +93,7 @@ def cli(ctx: click.Context, data: Path | None, as_json: bool, actor: str) -> Non
 
 def _register() -> None:
     from station_app.cli import (
+        cmd_backup,
         cmd_calendar,
         cmd_case,
         cmd_catalog,
@@ -101,6 +102,7 @@ def _register() -> None:
         cmd_person,
         cmd_profile,
         cmd_proxy,
+        cmd_recover,
         cmd_review,
         cmd_seven,
         cmd_station,
@@ -109,8 +111,17 @@ def _register() -> None:
     )
 
     for module in (cmd_station, cmd_catalog, cmd_calendar, cmd_case, cmd_proxy, cmd_person,
-                   cmd_ledger, cmd_doc, cmd_profile, cmd_user, cmd_review, cmd_seven, cmd_sync):
+                   cmd_ledger, cmd_doc, cmd_profile, cmd_user, cmd_review, cmd_seven, cmd_sync,
+                   cmd_backup):
         module.register(cli)
+
+    from station_app.cli import cmd_notice  # 县级通知 (issue 7)
+
+    cmd_notice.register(cli)
+    from station_app.cli import cmd_board  # 公示栏 and 扫码评价 (issue 7)
+
+    cmd_board.register(cli)
+    cmd_recover.register(cli)  # recovery from a lost PC (issue 8)
 
 
 _register()

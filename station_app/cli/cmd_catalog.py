@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from station_app.cli import Context, json_flag, pass_context, read_input_file
+from station_app.cli.cmd_board import poster_line
 from station_app.cli.output import table
 from station_app.domain.catalog import item_to_dict
 from station_app.services.catalog import current_catalog, import_catalog
+from station_app.services.notice_board import refresh_notice_board
 
 
 def register(cli: click.Group) -> None:
@@ -27,10 +29,12 @@ def import_(obj: Context, file: str) -> None:
     """导入事项目录文件（vss-catalog/1 JSON）/ import a catalog file."""
     raw = read_input_file(file)
     result, changed = import_catalog(obj.station(), raw)
+    poster = refresh_notice_board(obj.station()) if changed else None  # it lists the items
     obj.out.emit(
         {"ok": True, "version": result.version, "items": len(result.items), "changed": changed},
         lambda: (f"已导入事项目录 {result.version}，共 {len(result.items)} 个事项"
-                 if changed else f"事项目录 {result.version} 与当前目录相同，未作改动"))
+                 if changed else f"事项目录 {result.version} 与当前目录相同，未作改动")
+        + poster_line(poster))
 
 
 @catalog.command("list")

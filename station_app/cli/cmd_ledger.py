@@ -16,10 +16,11 @@ from station_app.domain.log import origin_station
 from station_app.domain.verify import VerifyReport
 from station_app.errors import InvalidInput
 from station_app.services.ledger import (
+    HistoryReport,
     export_ledger,
     rebuild_projections,
     verify_export,
-    verify_folder,
+    verify_history,
 )
 
 
@@ -44,14 +45,19 @@ def public_key_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @json_flag
 @pass_context
 def verify(obj: Context, full: bool, file: str | None, public_key: bytes | None) -> None:
-    """重算全部哈希、默克尔根和签名 / recompute every hash, the root and the signatures."""
+    """重算全部哈希、默克尔根和签名（含换电脑前的早期日志）/ recompute every hash, the root
+    and the signatures (earlier epochs of a replacement PC included)."""
     if file:
         report = verify_export(file, public_key)
+        obj.out.emit({"station": origin_station(report.origin), **report.as_dict()},
+                     lambda: _text(report))
+        ok = report.ok
     else:
-        report = verify_folder(obj.data, full=full)
-    obj.out.emit({"station": origin_station(report.origin), **report.as_dict()},
-                 lambda: _text(report))
-    if not report.ok:
+        history = verify_history(obj.data, full=full)
+        obj.out.emit({"station": origin_station(history.log.origin), **history.as_dict()},
+                     lambda: _history_text(history))
+        ok = history.ok
+    if not ok:
         sys.exit(EXIT_VERIFY_FAILED)
 
 
@@ -71,6 +77,23 @@ def _text(r: VerifyReport) -> str:
                 f"ledger OK: {r.entries} entries, root {r.root.hex()}")
     return (f"账本校验失败：第 {r.first_bad} 条（位置 {r.first_bad}）：{r.problem}\n"
             f"ledger verification FAILED at position {r.first_bad}: {r.problem_en}")
+
+
+def _history_text(h: HistoryReport) -> str:
+    """The current log's verdict, then one line per earlier epoch (a replacement PC's)."""
+    lines = [_text(h.log)]
+    if h.epochs:
+        good = sum(e.ok for e in h.epochs)
+        lines.append(f"早期日志（换电脑前，从县级恢复）：{len(h.epochs)} 段，"
+                     f"{sum(e.entries for e in h.epochs)} 条记录，校验通过 {good} 段\n"
+                     f"earlier epochs: {good} of {len(h.epochs)} verified")
+    for e in h.epochs:
+        lines.append(f"  {e.origin}：{e.entries} 条，" + ("完好" if e.ok else
+                                                          f"校验失败（{e.problem}）"))
+    if h.log.ok and not h.ok:
+        lines.append("账本校验失败：早期日志被改动 / ledger verification FAILED in an earlier "
+                     "epoch")
+    return "\n".join(lines)
 
 
 @ledger.command("export")

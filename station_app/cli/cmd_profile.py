@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from station_app.cli import Context, json_flag, pass_context
+from station_app.cli.cmd_board import poster_line
 from station_app.cli.output import table
+from station_app.services.notice_board import refresh_notice_board
 from station_app.services.profile import (
     PROFILE_FIELDS,
     Agent,
@@ -53,7 +55,8 @@ def _profile_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def set_(obj: Context, reason: str, **fields: str | None) -> None:
     values = set_profile(obj.station(), {k: v for k, v in fields.items() if v is not None},
                          reason=reason)
-    obj.out.emit(values, "站点信息已更新")
+    poster = refresh_notice_board(obj.station())  # the poster shows these details
+    obj.out.emit(values, "站点信息已更新" + poster_line(poster))
 
 
 @click.group()
@@ -70,7 +73,8 @@ def agent() -> None:
 @pass_context
 def add(obj: Context, name: str, role: str, phone: str, village: str) -> None:
     a = add_agent(obj.station(), name=name, role=role, phone=phone, village=village)
-    obj.out.emit(_agent(a), f"已登记代办员 {a.name}（{a.agent_id}）")
+    poster = refresh_notice_board(obj.station())
+    obj.out.emit(_agent(a), f"已登记代办员 {a.name}（{a.agent_id}）" + poster_line(poster))
 
 
 @agent.command("list")
@@ -90,7 +94,8 @@ def list_(obj: Context) -> None:
 @pass_context
 def remove(obj: Context, agent_id: str, reason: str) -> None:
     remove_agent(obj.station(), agent_id, reason=reason)
-    obj.out.emit({"ok": True, "agent_id": agent_id}, "已停止公示该代办员")
+    poster = refresh_notice_board(obj.station())
+    obj.out.emit({"ok": True, "agent_id": agent_id}, "已停止公示该代办员" + poster_line(poster))
 
 
 def _agent(a: Agent) -> dict[str, object]:

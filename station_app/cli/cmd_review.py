@@ -17,6 +17,7 @@ from station_app.domain.badreview import (
 )
 from station_app.services.badreview import (
     appeal_review,
+    county_settings_version,
     decide_appeal,
     get_review,
     list_reviews,
@@ -137,9 +138,11 @@ def settings(obj: Context, verify_wd: str | None, rectify_wd: str | None,
         changes["reasons"] = list(options)
     now: Settings = set_review_settings(station, changes, reason=reason) if changes \
         else review_settings(station)
-    obj.out.emit(now.to_body(), lambda: (
+    county = county_settings_version(station)
+    source = f"县级发布第 {county} 版" if county else "本站设置"
+    obj.out.emit({**now.to_body(), "county_version": county or None}, lambda: (
         f"核实 {now.verify_wd} 个工作日，整改反馈 {now.rectify_wd} 个工作日，"
-        f"回访 {now.revisit_wd} 个工作日\n差评原因选项：{'、'.join(now.reasons)}"))
+        f"回访 {now.revisit_wd} 个工作日（{source}）\n差评原因选项：{'、'.join(now.reasons)}"))
 
 
 def _text(view: dict[str, Any]) -> str:

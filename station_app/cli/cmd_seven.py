@@ -12,6 +12,7 @@ from station_app.cli.output import table
 from station_app.domain.clock import local_day
 from station_app.domain.seven import ITEMS
 from station_app.errors import InvalidInput, NotFound
+from station_app.services.camera import PhotoShot, take_shot
 from station_app.services.seven import (
     PhotoFile,
     check_dict,
@@ -49,12 +50,15 @@ def items(obj: Context) -> None:
 @click.option("--photo", "photo_specs", multiple=True, metavar="项目=文件",
               help="佐证照片（JPEG/PNG，可重复，每项最多 3 张）/ an evidence photo, e.g. "
                    "有牌子=/media/usb/sign.jpg")
+@click.option("--camera", "camera_items", multiple=True, metavar="项目",
+              help="用摄像头为该项拍一张照片（可重复；摄像头由环境变量 STATION_CAMERA 指定，"
+                   "默认 0 号）/ take one photo for the item with the webcam")
 @click.option("--reason", default="", help="更正原因（同月再次自查时必填）/ why a month is "
                                           "checked again")
 @json_flag
 @pass_context
 def check(obj: Context, month: str, item_specs: tuple[str, ...],
-          photo_specs: tuple[str, ...], reason: str) -> None:
+          photo_specs: tuple[str, ...], camera_items: tuple[str, ...], reason: str) -> None:
     """记录本月七有自查 / record the month's self-check."""
     station = obj.station()
     statuses, notes = {}, {}
@@ -63,8 +67,10 @@ def check(obj: Context, month: str, item_specs: tuple[str, ...],
         if name in statuses:
             raise InvalidInput(field="item", label="七有项目", reason=f"“{name}”填了两次")
         statuses[name], notes[name] = status, note
-    photos = [PhotoFile(name, Path(path))
-              for name, path in (_pair(spec, "--photo", "项目=文件") for spec in photo_specs)]
+    photos: list[PhotoFile | PhotoShot] = [
+        PhotoFile(name, Path(path))
+        for name, path in (_pair(spec, "--photo", "项目=文件") for spec in photo_specs)]
+    photos += [take_shot(item, at=station.clock.now()) for item in camera_items]
     made = record_self_check(station, month=month or local_day(station.clock.now())
                              .strftime("%Y-%m"), statuses=statuses, notes=notes,
                              photos=photos, reason=reason)

@@ -11,6 +11,7 @@ import click
 from station_app.cli import Context, json_flag, pass_context
 from station_app.domain.clock import CST, iso
 from station_app.errors import InvalidInput
+from station_app.services.appversion import app_update_warning
 from station_app.services.station import Station
 from sync.client import HttpTransport
 from sync.downlink import stale_publications
@@ -83,8 +84,20 @@ def sync(ctx: click.Context, server: str | None) -> None:
     result = {"ok": True, "server": url, **report.as_dict(),
               "acknowledged": acknowledged(station), "size": station.ledger.size(),
               "stale_publications": [{"collection": c, "version": v, "expires": e}
-                                     for c, v, e in stale_publications(station)]}
-    obj.out.emit(result, lambda: _sync_text(result))
+                                     for c, v, e in stale_publications(station)],
+              "app_update": _app_update(station)}
+    obj.out.emit(result, lambda: _sync_text(result) + _app_update_line(result))
+
+
+def _app_update(station: Station) -> dict[str, Any] | None:
+    """The county's minimum program version, if this program is older (docs/upgrades.md)."""
+    warning = app_update_warning(station)
+    return None if warning is None else warning.as_dict()
+
+
+def _app_update_line(result: dict[str, Any]) -> str:
+    warning = result.get("app_update")
+    return f"\n注意：{warning['message']}" if warning else ""
 
 
 def _progress(done: int, total: int) -> None:
@@ -129,7 +142,18 @@ def export(obj: Context, file: Path) -> None:
     """把未确认的记录导出到 U 盘文件，交县级导入 / write a USB bundle for the county."""
     done = export_bundle(obj.station(), file)
     obj.out.emit(done, lambda: f"已导出 {done['entries']} 条未确认的记录（共 {done['size']} 条）"
-                               f"到 {file}\n请交县级导入：county import {file.name}")
+                               f"到 {file}" + _export_relay_line(done)
+                               + f"\n请交县级导入：county import {file.name}")
+
+
+def _export_relay_line(done: dict[str, Any]) -> str:
+    line = f"，站间转交消息 {done['relay_messages']} 件" if done["relay_messages"] else ""
+    if done["certificates_wanted"]:
+        line += (f"\n向县级索取站点 {'、'.join(done['certificates_wanted'])} 的证书："
+                 "导入回复文件后再导出一次，发往这些站点的消息才能带上")
+    if done["relay_failed"]:
+        line += f"\n发送失败 {done['relay_failed']} 件（无法生成，见转交记录）"
+    return line
 
 
 @sync.command("import")
@@ -138,14 +162,16 @@ def export(obj: Context, file: Path) -> None:
 @pass_context
 def import_(obj: Context, file: Path) -> None:
     """导入县级的回复文件（回执、密钥集、发布内容）/ apply the county's reply bundle."""
-    done = import_bundle(obj.station(), file)
+    station = obj.station()
+    done = {**import_bundle(station, file), "app_update": _app_update(station)}
     obj.out.emit(done, lambda: (
         (f"已取得县级回执：第 {done['receipt_size']} 条，县级时间 "
          f"{_county_time(done['county_time'])}\n" if done["receipt_size"] is not None
          else "文件中没有回执\n")
         + f"县级已确认 {done['acknowledged']} 条 / 本机共 {done['size']} 条"
         + ("\n已更新县级密钥集" if done["keyset_updated"] else "")
-        + _publication_lines(done["publications"])))
+        + _publication_lines(done["publications"]) + _relay_line(done["relay"])
+        + _app_update_line(done)))
 
 
 @sync.command("status")
@@ -171,7 +197,8 @@ def sync_status(station: Station) -> dict[str, Any]:
             "size": latest.size, "county_time": _county_time(latest.county_time),
             "received_at": latest.received_at},
         "publications": [{"collection": c, "version": v, "expires": e, "applied_at": a}
-                         for c, v, e, a in station.sync_state.publications()]}
+                         for c, v, e, a in station.sync_state.publications()],
+        "app_update": _app_update(station)}
 
 
 def _status_text(s: dict[str, Any]) -> str:
@@ -186,4 +213,4 @@ def _status_text(s: dict[str, Any]) -> str:
                  f"收到于 {last['received_at']}" if last else "还没有县级回执")
     lines += [f"发布内容 {p['collection']}：第 {p['version']} 版，有效期至 {p['expires']}"
               for p in s["publications"]] or ["尚未收到县级发布的内容"]
-    return "\n".join(lines)
+    return "\n".join(lines) + _app_update_line(s)

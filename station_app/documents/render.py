@@ -154,6 +154,8 @@ def _flowables(block: FilledBlock, geo: _Geometry, token: str) -> list[Flowable]
         return [_p(geo, line, style) for line in block.items]
     if kind == "qr":
         return _qr(token, block, geo)
+    if kind == "rating-qr":  # the evaluation code: its URL travels in the block's items
+        return _qr(block.items[0], block, geo)
     if kind == "spacer":
         return [Spacer(1, block.height_mm * mm)]
     return [HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceBefore=3,

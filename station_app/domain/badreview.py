@@ -166,6 +166,23 @@ def check_settings(values: Mapping[str, Any], base: Settings = Settings()) -> Se
     return Settings(reasons=reasons, **limits)
 
 
+def parse_settings_content(content: Any) -> Settings:
+    """The county's ``badreview`` publication, as both the county (publishing a file) and
+    the station (applying it) check it: ``{"verify_wd": 1, "rectify_wd": 5, "revisit_wd": 5,
+    "reasons": [...]}``, a key left out taking the cn_standards.md default."""
+    if not isinstance(content, dict):
+        raise InvalidInput(field="content", label="差评整改设置",
+                           reason="应为 JSON 对象（verify_wd、rectify_wd、revisit_wd、reasons）")
+    for key, (label, _, _) in LIMITS.items():
+        value = content.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(field=key, label=label, reason="应为整数（工作日）")
+    reasons = content.get("reasons", [])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise InvalidInput(field="reasons", label="差评原因选项", reason="应为文字列表")
+    return check_settings(content, Settings())
+
+
 def settings_from_body(body: Mapping[str, Any]) -> Settings:
     return Settings(verify_wd=int(body["verify_wd"]), rectify_wd=int(body["rectify_wd"]),
                     revisit_wd=int(body["revisit_wd"]), reasons=tuple(body["reasons"]))

@@ -7,8 +7,11 @@ a refusal raises before anything is appended.
 
 The limits and reason options are a station setting (``badreview.settings_set``) rather than
 profile fields: they are numbers and a list with their own checks, they are the county's to
-set (a county publication can be applied as this same entry), and each review copies the
-limits in force when it opens.
+set, and each review copies the limits in force when it opens. The county publishes them as
+its signed ``badreview`` collection, applied as this same entry citing the publication; from
+then on the county's settings win: the station can no longer change them (not even to be
+stricter: the county audits every station's loops by the limits the county set), and each
+newer publication replaces them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from station_app.domain import badreview as br
 from station_app.domain.badreview import AppealKind, AppealOutcome, BadReview, Settings, Step
 from station_app.domain.evaluations import Level
-from station_app.errors import BadReviewNotFound
+from station_app.errors import BadReviewNotFound, ReviewSettingsByCounty
 from station_app.services.calendar import current_calendar
 from station_app.services.station import Station, Transaction
 from station_app.services.users import user_names
@@ -33,14 +36,29 @@ def review_settings(station: Station) -> Settings:
     return Settings() if raw is None else br.settings_from_body(json.loads(raw))
 
 
+def county_settings_version(station: Station) -> int:
+    """The county publication whose settings are in force; 0 while they are the station's."""
+    return int(station.projector.setting("badreview.settings_publication") or 0)
+
+
 def set_review_settings(station: Station, values: Mapping[str, Any], *, reason: str = ""
                         ) -> Settings:
     """Change the loop's working-day limits or reason options (reviews already open keep
-    the limits they opened with)."""
-    settings = br.check_settings(values, review_settings(station))
-    with station.transaction() as tx:
+    the limits they opened with); refused once the county has published them."""
+    with station.transaction() as tx:  # read inside: a sync applying them cannot slip in
+        version = county_settings_version(station)
+        if version:
+            raise ReviewSettingsByCounty(field="settings", version=version)
+        settings = br.check_settings(values, review_settings(station))
         tx.append(br.SETTINGS, {**settings.to_body(), "reason": " ".join(reason.split())})
     return settings
+
+
+def record_county_settings(tx: Transaction, settings: Settings, publication: dict[str, Any]
+                           ) -> None:
+    """Inside the transaction that applies the county's ``badreview`` publication."""
+    tx.append(br.SETTINGS, {**settings.to_body(), "reason": "县级发布",
+                            "publication": publication})
 
 
 def open_if_bad(tx: Transaction, evaluation: Mapping[str, Any], evaluation_idx: int) -> None:

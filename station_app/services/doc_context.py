@@ -22,7 +22,7 @@ from station_app.domain.states import CaseState
 from station_app.domain.timelimits import TimeUnit
 from station_app.errors import MissingField
 from station_app.services.cases import get_case
-from station_app.services.catalog import current_catalog
+from station_app.services.notice_items import published_items
 from station_app.services.people import open_about, open_person
 from station_app.services.profile import agents, profile
 from station_app.services.proxy import get_proxy
@@ -234,7 +234,7 @@ def _station_facts(station: Station) -> DocumentFacts:
     facts.lists = {
         "items": [{"code": i.code, "name": i.name, "case_type": i.case_type.label,
                    "promised_limit": i.promised_limit.label}
-                  for i in current_catalog(station).proxy_items()],
+                  for i in published_items(station)],
         "agents": [{"name": a.name, "role": a.role, "phone": a.phone, "village": a.village}
                    for a in agents(station)],
     }

@@ -10,7 +10,9 @@ when, which copy, where it went and the SHA-256 of the exact PDF bytes.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -29,12 +31,16 @@ from station_app.domain.documents import (
     document_number,
     make_token,
 )
-from station_app.domain.templates import fill_document, used_fields
+from station_app.domain.notice_board import REGENERATED as POSTER_REGENERATED
+from station_app.domain.notice_board import changes, published_summary
+from station_app.domain.templates import DocumentSpec, FilledBlock, fill_document, used_fields
 from station_app.errors import InvalidInput, PrintFailed
 from station_app.services.doc_context import DocumentFacts, day_text, gather, station_group
 from station_app.services.doc_templates import TemplateSet, load_templates, published_templates
 from station_app.services.printing import choose_printer, send
 from station_app.services.profile import profile
+from station_app.services.rating_qr import CAPTION as RATING_CAPTION
+from station_app.services.rating_qr import case_rating_url
 from station_app.services.station import Station, Transaction
 from station_app.services.users import user_names
 from station_app.store.queries import (
@@ -72,10 +78,13 @@ class _Numbering:
     issued_by: str
     copy: int
     facts_key: str = ""
+    # A 公示栏 regenerated on its own (saved, never printed) is not a 补打 when it is
+    # printed: its first paper copy is printed as such.
+    first_on_paper: bool = False
 
     @property
     def reprint(self) -> bool:
-        return self.copy > 1
+        return self.copy > 1 and not self.first_on_paper
 
 
 def issue_document(
@@ -105,7 +114,10 @@ def issue_document(
         facts = _printed(gathered, tset)
         key = _privacy_key(station, facts)
         number = _numbering(station, tx, kind, tset, facts, key)
-        return _produce(station, tx, kind, tset, facts, key, number, paper, target, out)
+        issued = _produce(station, tx, kind, tset, facts, key, number, paper, target, out)
+        if kind is DocKind.NOTICE_BOARD:
+            _record_poster(tx, facts, key, issued, "issued")
+        return issued
 
 
 def _printed(facts: DocumentFacts, tset: TemplateSet) -> DocumentFacts:
@@ -150,12 +162,88 @@ def notice_board_outdated(station: Station) -> bool | None:
     return _facts_key(kind, facts, _privacy_key(station, facts)) != latest.facts_key
 
 
+def save_notice_board(tx: Transaction) -> Issued | None:
+    """The 公示栏 rendered and saved anew (no printer) inside the caller's transaction when
+    what it shows differs from its newest version; None when unchanged, or when the station
+    never made a poster (the first one is printed from 设置). Recorded like any document
+    (``doc.issued``) plus a ``notice.regenerated`` entry: version, PDF digest, what changed."""
+    station, kind = tx.station, DocKind.NOTICE_BOARD
+    tset = load_templates(kind, None, published_templates(station))
+    gathered = gather(station, kind, "")
+    gathered.groups["station"] = station_group(station)
+    facts = _printed(gathered, tset)
+    key = _privacy_key(station, facts)
+    current = _poster_key(station)
+    if current is None or current == _facts_key(kind, facts, key):
+        return None
+    number = _numbering(station, tx, kind, tset, facts, key)
+    issued = _produce(station, tx, kind, tset, facts, key, number, tset.body.paper, None, None)
+    _record_poster(tx, facts, key, issued, "regenerated")
+    return issued
+
+
+def poster_outdated(station: Station) -> bool | None:
+    """Whether what the station publishes differs from the newest 公示栏 version (or, before
+    versions were kept, the newest poster); None if there never was a poster."""
+    current = _poster_key(station)
+    if current is None:
+        return None
+    kind = DocKind.NOTICE_BOARD
+    gathered = gather(station, kind, "")
+    gathered.groups["station"] = station_group(station)
+    facts = _printed(gathered, load_templates(kind, None, published_templates(station)))
+    return _facts_key(kind, facts, _privacy_key(station, facts)) != current
+
+
+def _poster_key(station: Station) -> str | None:
+    """What the newest 公示栏 shows (its facts key): its newest version, else the newest one
+    issued before versions were kept; None if there never was one."""
+    row = station.db.execute("SELECT facts_key FROM notice_board_version ORDER BY version DESC"
+                             " LIMIT 1").fetchone()
+    if row is not None:
+        return str(row[0])
+    latest = latest_document(station.db, DocKind.NOTICE_BOARD.value)
+    return None if latest is None else latest.facts_key
+
+
+def _poster_on_paper(station: Station, doc_id: str) -> bool:
+    """Whether a poster (a notice-board document) has been printed, or saved, by a person:
+    a regenerated version is on paper only once a copy was made after it."""
+    row = station.db.execute("SELECT origin, idx FROM notice_board_version WHERE doc_id = ?"
+                             " ORDER BY version DESC LIMIT 1", [doc_id]).fetchone()
+    if row is None or row[0] != "regenerated":
+        return True
+    return station.db.execute("SELECT 1 FROM document_copy WHERE doc_id = ? AND idx > ?",
+                              [doc_id, row[1]]).fetchone() is not None
+
+
+def _record_poster(tx: Transaction, facts: DocumentFacts, key: bytes, issued: Issued,
+                   origin: str) -> None:
+    """A new version of the 公示栏 when what it shows changed since the newest version."""
+    station, kind = tx.station, DocKind.NOTICE_BOARD
+    facts_key = _facts_key(kind, facts, key)
+    last = station.db.execute("SELECT version, facts_key, published FROM notice_board_version"
+                              " ORDER BY version DESC LIMIT 1").fetchone()
+    if last is not None and last[1] == facts_key:
+        return
+    published = published_summary(facts.groups.get("station", {}),
+                                   facts.lists.get("agents", []), facts.lists.get("items", []))
+    tx.append(POSTER_REGENERATED, {
+        "version": (last[0] if last else 0) + 1, "origin": origin, "doc_id": issued.doc_id,
+        "doc_no": issued.doc_no, "copy": issued.copy, "pdf_sha256": issued.pdf_sha256,
+        "facts_key": facts_key, "file": issued.path.name, "published": published,
+        "changed": changes(json.loads(last[2]) if last else None, published)})
+
+
 def _numbering(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet,
                facts: DocumentFacts, key: bytes) -> _Numbering:
     facts_key = _facts_key(kind, facts, key)
     existing = find_document(station.db, kind.value, facts.subject, facts_key)
     if existing is not None:
-        return _renumber(existing)
+        number = _renumber(existing)
+        if kind is DocKind.NOTICE_BOARD and not _poster_on_paper(station, existing.doc_id):
+            number = dataclasses.replace(number, first_on_paper=True)
+        return number
     today = local_day(station.clock.now())
     seq = next_document_seq(station.db, kind.value, today.year)
     short = profile(station)["short_name"]
@@ -185,11 +273,11 @@ def _produce(station: Station, tx: Transaction, kind: DocKind, tset: TemplateSet
     token = make_token(station=station.info.code, doc_id=number.doc_id, kind=kind,
                        issued=number.issued_on, subject=facts.subject, digest=digest,
                        sign=station.signer.sign)
-    pdf = _render(station, tset, kind, content, number, paper, token)
+    pdf = _render(station, tset, kind, content, number, paper, token, subject=facts.subject)
     path = _save(station, pdf, number, kind, out)
     job = _print(path, target, created=out is None,
                  media_mm=_page_mm(pdf) if paper == "roll80" else None)
-    tx.append("doc.issued" if not number.reprint else "doc.printed",
+    tx.append("doc.issued" if number.copy == 1 else "doc.printed",
               _entry(kind, facts, number, tset, digest, paper, target, job, path, pdf))
     return Issued(doc_id=number.doc_id, doc_no=number.doc_no, kind=kind, subject=facts.subject,
                   copy=number.copy, reprint=number.reprint, path=path,
@@ -203,7 +291,7 @@ def _name(station: Station, actor: str) -> str:
 
 
 def _render(station: Station, tset: TemplateSet, kind: DocKind, content: dict[str, Any],
-            number: _Numbering, paper: str, token: DocToken) -> bytes:
+            number: _Numbering, paper: str, token: DocToken, *, subject: str = "") -> bytes:
     now = station.clock.now()
     context = {**{k: v for k, v in content.items() if isinstance(v, dict) and k != "lists"},
                "doc": {**content["doc"], "copy": f"第{number.copy}份",
@@ -211,10 +299,24 @@ def _render(station: Station, tset: TemplateSet, kind: DocKind, content: dict[st
                        "printed_at": f"{now:%Y-%m-%d %H:%M}"}}
     spec = fill_document(tset.parts, context, content["lists"], paper=paper,
                          token=token.text())
+    if kind is DocKind.FINISH_NOTICE:
+        spec = _with_rating_code(spec, case_rating_url(station, subject))
     embedded = base64.b64encode(canonical_json(content)).decode()
     return render_pdf(spec, metadata={"author": station.info.name,
                                       "subject": CONTENT_PREFIX + embedded,
                                       "keywords": token.text()})
+
+
+def _with_rating_code(spec: DocumentSpec, url: str | None) -> DocumentSpec:
+    """The evaluation QR code (docs/evaluation-qr.md) above the signature lines. It is not
+    one of the document's facts: the station's enrollment adds it, the content digest and
+    the 文书编号 stay those of the facts printed."""
+    if url is None:
+        return spec
+    blocks = list(spec.blocks)
+    at = next((i for i, b in enumerate(blocks) if b.type == "signature"), len(blocks))
+    blocks.insert(at, FilledBlock(type="rating-qr", text=RATING_CAPTION, items=(url,)))
+    return dataclasses.replace(spec, blocks=tuple(blocks))
 
 
 def _save(station: Station, pdf: bytes, number: _Numbering, kind: DocKind,
@@ -264,7 +366,7 @@ def _entry(kind: DocKind, facts: DocumentFacts, number: _Numbering, tset: Templa
             "paper": paper, "output": "printer" if target else "file",
             "printer": target or "", "job": job, "file": path.name,
             "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
-    if number.reprint:
+    if number.copy > 1:
         return copy
     return {**copy, "doc_no": number.doc_no, "kind": kind.value, "subject": facts.subject,
             "year": number.year, "seq": number.seq, "issued_on": number.issued_on.isoformat(),

@@ -20,7 +20,7 @@ from station_app.services.badreview import open_if_bad, review_settings
 from station_app.services.cases import get_case
 from station_app.services.inputs import service_time
 from station_app.services.proxy import get_proxy
-from station_app.services.station import Station
+from station_app.services.station import Station, Transaction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,15 +48,29 @@ def record_evaluation(
     Reasons must be among the station's 差评 reason options; a bad rating needs reasons or
     a comment, and opens the 差评整改 loop."""
     with station.transaction() as tx:
-        number, kind = _finished_subject(station, subject)
-        body = evaluation_body(
-            subject=number, subject_kind=kind, level=level, channel=channel,
-            at=service_time(at, station.clock.now()), earlier=len(evaluations(station, number)),
-            reasons=check_reasons(reasons, review_settings(station)), comment=comment,
-            followup=followup)
-        entry = tx.append("evaluation.recorded", body)
-        open_if_bad(tx, body, entry.idx)
+        number = append_evaluation(tx, subject, level, channel, reasons=reasons,
+                                   comment=comment, followup=followup, at=at)
     return evaluations(station, number)[-1]
+
+
+def append_evaluation(
+    tx: Transaction, subject: str, level: Level, channel: Channel, *,
+    reasons: Sequence[str] = (), comment: str = "", followup: bool = False,
+    at: datetime | None = None, actor: str | None = None,
+) -> str:
+    """``record_evaluation`` inside a transaction the caller holds (a rating relayed by the
+    county is taken in together with its own entry); returns the subject's number. Every
+    check runs before anything is appended."""
+    station = tx.station
+    number, kind = _finished_subject(station, subject)
+    body = evaluation_body(
+        subject=number, subject_kind=kind, level=level, channel=channel,
+        at=service_time(at, station.clock.now()), earlier=len(evaluations(station, number)),
+        reasons=check_reasons(reasons, review_settings(station)), comment=comment,
+        followup=followup)
+    entry = tx.append("evaluation.recorded", body, actor=actor)
+    open_if_bad(tx, body, entry.idx)
+    return number
 
 
 def _finished_subject(station: Station, subject: str) -> tuple[str, str]:

@@ -1,4 +1,9 @@
-"""Checking, exporting and rebuilding the station log."""
+"""Checking, exporting and rebuilding the station log.
+
+A replacement PC's folder also keeps earlier epochs (the lost PCs' logs recovered from the
+county, ``store/epochs.py``); ``verify_history`` checks them as well as the current log, and
+``verify_folder`` folds their result into the current log's report.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,18 @@ import base64
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from station_app.crypto import Signer, signature_checker
-from station_app.domain.log import parse_note
-from station_app.domain.merkle import leaf_hash
+from station_app.domain.log import MalformedEntry, decode_entry, note_key_id, parse_note
+from station_app.domain.merkle import leaf_hash, tree_root
 from station_app.domain.verify import Row, StoredCheckpoint, VerifyReport, verify_log
 from station_app.errors import DataFolderCorrupt, FileInvalid, InvalidInput
 from station_app.services.station import Station
 from station_app.store.db import Database, open_database
+from station_app.store.epochs import Epoch, epoch_rows, epochs
 from station_app.store.keyfile import read_keys
 from station_app.store.ledger import LedgerStore
 from station_app.store.queries import station_info
@@ -23,8 +30,52 @@ from station_app.store.queries import station_info
 EXPORT_FORMAT = "vss-ledger-export/1"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpochCheck:
+    origin: str
+    entries: int
+    ok: bool
+    problem: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"origin": self.origin, "entries": self.entries, "ok": self.ok,
+                "problem": self.problem}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryReport:
+    """The current log's report and one check per earlier epoch (oldest first)."""
+
+    log: VerifyReport
+    epochs: tuple[EpochCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.log.ok and all(e.ok for e in self.epochs)
+
+    def combined(self) -> VerifyReport:
+        """The current log's report, failed if an earlier epoch failed (named in it)."""
+        bad = next((e for e in self.epochs if not e.ok), None)
+        if bad is None or not self.log.ok:
+            return self.log
+        return replace(self.log, ok=False,
+                       problem=f"早期日志 {bad.origin} 校验未通过（{bad.problem}）",
+                       problem_en=f"earlier epoch {bad.origin} fails: {bad.problem}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.log.as_dict(), "ok": self.ok,
+                "epochs": [e.as_dict() for e in self.epochs],
+                "history_entries": self.log.entries + sum(e.entries for e in self.epochs)}
+
+
 def verify_folder(folder: Path, *, full: bool = False) -> VerifyReport:
-    """Verify the log in a data folder using only the log itself and the station's key.
+    """Verify the log in a data folder, earlier epochs included (``verify_history``)."""
+    return verify_history(folder, full=full).combined()
+
+
+def verify_history(folder: Path, *, full: bool = False) -> HistoryReport:
+    """Verify the log in a data folder using only the log itself and the station's key,
+    and every earlier epoch against its recovered root and the lost key's signature.
 
     Projections are not trusted here (they are what a tamperer would edit first); the log's
     origin is read from entry 0, whose claim to the key is one of the things checked.
@@ -37,11 +88,48 @@ def verify_folder(folder: Path, *, full: bool = False) -> VerifyReport:
         # Entry 0 unreadable (then it is what the report names): the projection's origin
         # still says which station the failed report is about.
         origin = _origin_of(first) or _projected_origin(db)
-        return verify_log(ledger.rows, ledger.checkpoints, origin=origin,
-                          public_key=public_key, check_signature=signature_checker(public_key),
-                          published=ledger.used_sizes(), full=full)
+        log = verify_log(ledger.rows, ledger.checkpoints, origin=origin,
+                         public_key=public_key, check_signature=signature_checker(public_key),
+                         published=ledger.used_sizes(), full=full)
+        return HistoryReport(log, tuple(check_epochs(db)))
     finally:
         db.conn.close()
+
+
+def check_epochs(db: Database) -> list[EpochCheck]:
+    """Check every recovered epoch as kept: each entry's hash, form and position, the root
+    over them, and the lost PC's own signature on the receipted checkpoint (the county's
+    cosignature was checked when it was fetched)."""
+    return [_check_epoch(db, epoch) for epoch in epochs(db)]
+
+
+def _check_epoch(db: Database, epoch: Epoch) -> EpochCheck:
+    def bad(problem: str) -> EpochCheck:
+        return EpochCheck(origin=epoch.origin, entries=epoch.size, ok=False, problem=problem)
+
+    leaves = []
+    for idx, data, stored in epoch_rows(db, epoch.seq):
+        try:
+            entry = decode_entry(data)
+        except MalformedEntry as exc:
+            return bad(f"entry {idx}: {exc}")
+        if leaf_hash(data) != stored or entry.origin != epoch.origin or entry.idx != idx:
+            return bad(f"entry {idx} does not match its hash, log or position")
+        leaves.append(stored)
+    if len(leaves) != epoch.size or tree_root(leaves) != epoch.root:
+        return bad("the entries do not hash to the recovered root")
+    head = epoch.receipt.rstrip("\n")
+    try:
+        note = parse_note(head[:head.rfind("\n") + 1])
+    except MalformedEntry as exc:
+        return bad(f"receipt: {exc}")
+    public = base64.b64decode(epoch.public_key)
+    if (note.checkpoint.origin, note.checkpoint.size, note.checkpoint.root) != (
+            epoch.origin, epoch.size, epoch.root) or note.key_id != note_key_id(
+            epoch.origin, public) or not signature_checker(public)(note.checkpoint.body(),
+                                                                    note.signature):
+        return bad("the receipt's checkpoint is not that log's signed root")
+    return EpochCheck(origin=epoch.origin, entries=epoch.size, ok=True)
 
 
 def _projected_origin(db: Database) -> str:

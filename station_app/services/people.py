@@ -21,6 +21,8 @@ from station_app.services.station import Station, Transaction
 from station_app.store.projection import blind_key, person_aad
 from station_app.store.queries import person_cert_type, person_ids
 
+UNMASKED_FIELDS = ("name", "cert_no", "phone", "address")
+
 
 @dataclass(frozen=True, slots=True)
 class Unmasked:
@@ -61,9 +63,16 @@ def unmask(station: Station, person: str, *, reason: str) -> Unmasked:
         raise MissingField(field="reason", label="查看完整信息的事由")
     with station.transaction() as tx:
         details = open_person(station, person)
-        tx.append("person.unmasked", {"person": person, "reason": reason.strip(),
-                                      "fields": ["name", "cert_no", "phone", "address"]})
+        log_unmask(tx, person, reason=reason)
     return Unmasked(person, details)
+
+
+def log_unmask(tx: Transaction, person: str, *, reason: str,
+               fields: tuple[str, ...] = UNMASKED_FIELDS, actor: str | None = None) -> None:
+    """Record that ``person``'s details were read in full (or disclosed, e.g. to a county
+    auditor), and why: the station's own unmask log is the ``person.unmasked`` entries."""
+    tx.append("person.unmasked", {"person": person, "reason": reason.strip(),
+                                  "fields": list(fields)}, actor=actor)
 
 
 def erase_person(station: Station, person: str, *, reason: str) -> None:

@@ -23,6 +23,7 @@ from station_app.domain.log import decode_entry
 from station_app.domain.seven import Photo, SelfCheck, Status
 from station_app.errors import MissingField, NotFound, PhotoInvalid, PhotoTooLarge
 from station_app.media import MAX_INPUT_BYTES, prepare_photo, thumbnail
+from station_app.services.camera import PhotoShot, prepare_shot
 from station_app.services.station import Station
 from station_app.services.users import user_names
 
@@ -49,9 +50,11 @@ class StoredPhoto:
 
 def record_self_check(station: Station, *, month: str, statuses: Mapping[str, str],
                       notes: Mapping[str, str] | None = None,
-                      photos: Sequence[PhotoFile] = (), reason: str = "") -> SelfCheck:
+                      photos: Sequence[PhotoFile | PhotoShot] = (),
+                      reason: str = "") -> SelfCheck:
     """Record the month's self-check. ``statuses``/``notes`` are keyed by item name or code
-    (有场所 / SITE); a status by name (达标 / 部分达标 / 不达标) or code (MET …)."""
+    (有场所 / SITE); a status by name (达标 / 部分达标 / 不达标) or code (MET …). Photos are
+    files or webcam shots (``station_app.services.camera``), prepared alike."""
     now = station.clock.now()
     month = seven.parse_month(month, local_day(now))
     parsed: dict[str, Status] = {seven.parse_item(k).name: seven.parse_status(v)
@@ -157,9 +160,9 @@ def check_photo(path: Path) -> Photo:
     return _photo(PhotoFile("", path))
 
 
-def _photo(p: PhotoFile) -> Photo:
+def _photo(p: PhotoFile | PhotoShot) -> Photo:
     try:
-        return _prepared(p)
+        return prepare_shot(p) if isinstance(p, PhotoShot) else _prepared(p)
     except PhotoInvalid as error:
         error.field = error.field or "photo"  # shown next to the file's field on screen
         raise

@@ -9,6 +9,7 @@ it back, so a refused request writes nothing.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import shutil
 import uuid
@@ -40,8 +41,9 @@ from station_app.errors import (
 )
 from station_app.services.clock import Clock, SystemClock
 from station_app.store.db import DB_FILENAME, Database, immediate, open_database
+from station_app.store.db import upgrade_pending as upgrade_pending  # for the app's start
+from station_app.store.epochs import HistoryLedger, history, history_base
 from station_app.store.keyfile import StationKeys, keys_path, read_keys, write_keys
-from station_app.store.ledger import LedgerStore
 from station_app.store.projection import Projector
 from station_app.store.queries import StationInfo, station_info
 from station_app.store.syncstate import SyncState
@@ -62,7 +64,8 @@ class Station:
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
-        self.ledger = LedgerStore(self.db)
+        # A replacement PC's earlier epochs come first in the history (docs/recovery.md).
+        self.ledger = HistoryLedger(self.db, history_base(self.db))
         self.vault = Vault(self.db, self.keys.data_key)
         self.projector = Projector(self.db, self.vault, self.keys.index_key)
         self.sync_state = SyncState(self.db)
@@ -108,10 +111,21 @@ class Station:
         for _, data, _ in self.ledger.rows(start):
             yield decode_entry(data)
 
+    def positioned(self, entry: LogEntry) -> LogEntry:
+        """``entry`` of the current log with its position in the whole history as ``idx``
+        (what projections record): the leaf index unless earlier epochs were recovered."""
+        base = self.ledger.base
+        return dataclasses.replace(entry, idx=entry.idx + base) if base else entry
+
+    def history(self) -> Iterator[LogEntry]:
+        """Every entry of the station's history by position: the recovered epochs of lost
+        PCs, then the current log (docs/recovery.md)."""
+        return history(self.db)
+
     def rebuild(self) -> int:
-        """Throw the projections away and replay the whole log into them."""
+        """Throw the projections away and replay the whole history into them."""
         with immediate(self.db):
-            return self.projector.rebuild(self.entries())
+            return self.projector.rebuild(self.history())
 
 
 class Transaction:
@@ -129,8 +143,9 @@ class Transaction:
             catalog=st.projector.setting("catalog_version"),
             salt=derived_salt(st.salt_key, st.info.origin, st.ledger.size()), body=body)
         st.ledger.append(entry.encode(), idx=entry.idx, origin=entry.origin, signer=st.signer)
-        st.projector.apply(entry)
-        return entry
+        positioned = st.positioned(entry)  # == entry unless earlier epochs were recovered
+        st.projector.apply(positioned)
+        return positioned
 
 
 # --------------------------------------------------------------------------- creation
@@ -217,3 +232,9 @@ def _remove_partial(folder: Path, created_folder: bool) -> None:
     for path in (folder / DB_FILENAME, folder / f"{DB_FILENAME}-wal",
                  folder / f"{DB_FILENAME}-shm", keys_path(folder)):
         path.unlink(missing_ok=True)
+
+
+def upgrade_folder(folder: Path, clock: Clock | None = None) -> None:
+    """Open ``folder`` once so that a pending upgrade runs (docs/upgrades.md), then close it:
+    for a caller that must not keep the connection (it belongs to this thread)."""
+    Station.open(folder, clock=clock).close()

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from station_app.crypto import keyed_digest, unseal
 from station_app.domain import badreview, seven
+from station_app.domain.audit import rectification
 from station_app.domain.calendar import CalendarYear, DayKind, HolidayCalendar, SpecialDay
 from station_app.domain.canonical import canonical_json
 from station_app.domain.cases import Case, CaseEvent, case_deadlines, finished_on_time, fold_case
@@ -37,7 +38,7 @@ from station_app.domain.people import (
 from station_app.domain.proxy import ProxyEntry, fold_proxy, submit_due, submitted_at
 from station_app.domain.states import CASE_TERMINAL, PROXY_TERMINAL
 from station_app.errors import CryptoFailure
-from station_app.store import relay
+from station_app.store import notices, relay
 from station_app.store.queries import due_key, load_events
 from station_app.store.schema import PROJECTION_TABLES
 from station_app.store.vault import Vault
@@ -80,8 +81,14 @@ class Projector:
             "doc.printed": self._doc_printed,
             "user.set": self._user_set,
             "evaluation.recorded": self._evaluation,
+            "rating.received": self._qr_rating,
+            "notice.items_set": self._notice_items_set,
+            "notice.regenerated": self._notice_regenerated,
             "relay.received": lambda entry: relay.apply_received(self.db, entry),
             "relay.handled": lambda entry: relay.apply_handled(self.db, entry),
+            rectification.RECEIVED: lambda entry: notices.apply_received(self.db, entry),
+            rectification.DONE: lambda entry: notices.apply_answer_entry(self.db, entry),
+            rectification.DISPUTED: lambda entry: notices.apply_answer_entry(self.db, entry),
             badreview.OPENED: self._bad_review_entry,
             badreview.STEP: self._bad_review_entry,
             badreview.APPEALED: self._bad_review_entry,
@@ -139,8 +146,11 @@ class Projector:
     def _station_created(self, entry: LogEntry) -> None:
         b = entry.body
         self.db.execute(
-            "INSERT INTO station (id, code, name, region, level, origin, public_key, created_at,"
-            " demo) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            # OR REPLACE: a replacement PC's genesis follows the lost PC's, whose creation
+            # time stays the station's (docs/recovery.md)
+            "INSERT OR REPLACE INTO station (id, code, name, region, level, origin, public_key,"
+            " created_at, demo) VALUES (1, ?, ?, ?, ?, ?, ?,"
+            " COALESCE((SELECT created_at FROM station WHERE id = 1), ?), ?)",
             [b["code"], b["name"], b["region"], b["level"], entry.origin, b["public_key"],
              entry.t_wall, int(b["demo"])])
 
@@ -291,6 +301,34 @@ class Projector:
              b["assess_number"], b["at"], entry.actor,
              json.dumps(b.get("reasons", []), ensure_ascii=False), b.get("comment", "")])
 
+    def _qr_rating(self, entry: LogEntry) -> None:
+        """A rating relayed from the county's QR page, recorded or refused."""
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO qr_rating_inbox (sender, message_id, rating_id, case_no, assess, level,"
+            " received_at, outcome, reason, idx) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [b["from"], b["id"], b["rating_id"], b["case_no"], b["assess"], b["level"],
+             b["received_at"], b["outcome"], b["reason"], entry.idx])
+
+    def _notice_items_set(self, entry: LogEntry) -> None:
+        """Which catalog items the 公示栏 publishes (absent: every item open to 代办)."""
+        items = entry.body["items"]
+        if items is None:
+            self.db.execute("DELETE FROM setting WHERE key = 'notice_items'")
+        else:
+            self._set("notice_items", json.dumps(items, ensure_ascii=False))
+
+    def _notice_regenerated(self, entry: LogEntry) -> None:
+        b = entry.body
+        self.db.execute(
+            "INSERT INTO notice_board_version (version, idx, at, origin, doc_id, doc_no, copy,"
+            " pdf_sha256, facts_key, file, published, changed)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [b["version"], entry.idx, entry.t_wall, b["origin"], b["doc_id"], b["doc_no"],
+             b["copy"], b["pdf_sha256"], b["facts_key"], b["file"],
+             canonical_json(b["published"]).decode(),
+             canonical_json(b["changed"]).decode()])
+
     def _seven_checked(self, entry: LogEntry) -> None:
         b = entry.body
         self.db.execute(
@@ -310,6 +348,11 @@ class Projector:
     def _bad_review_settings(self, entry: LogEntry) -> None:
         settings = badreview.settings_from_body(entry.body)
         self._set("badreview.settings", canonical_json(settings.to_body()).decode())
+        # which county publication set them ("0": the station's own), so the station
+        # knows the county's settings are in force and refuses to change them
+        publication = entry.body.get("publication")
+        self._set("badreview.settings_publication",
+                  str(publication["version"]) if publication else "0")
 
     def _bad_review_entry(self, entry: LogEntry) -> None:
         review_no = entry.body["review_no"]

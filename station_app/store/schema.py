@@ -20,6 +20,7 @@ PROJECTION_TABLES = (
     "cases", "case_events", "proxies", "proxy_events", "agent", "document", "document_copy",
     "app_user", "evaluation", "published_template", "revoked_station", "relay_inbox",
     "bad_review", "bad_review_events", "seven_check", "evidence_photo",
+    "county_notice", "qr_rating_inbox", "notice_board_version",
 )
 
 
@@ -308,6 +309,81 @@ def m009_seven_haves(db: Database) -> None:
     """)
 
 
+@migrations()
+def m010_county_notices(db: Database) -> None:
+    """County notices (issue 7): one row per ``county.notice_received`` entry — an
+    inspection's or spot check's result, a 整改通知 when an item failed — with the station's
+    answer (``rectification.done`` / ``rectification.disputed``) folded in."""
+    db.executescript("""
+    CREATE TABLE county_notice (
+        notice TEXT PRIMARY KEY, state TEXT NOT NULL, deadline TEXT,
+        received_idx INTEGER NOT NULL, received_at TEXT NOT NULL, body TEXT NOT NULL,
+        answer_kind TEXT, answer_idx INTEGER, answered_at TEXT, answer TEXT
+    );
+    CREATE INDEX county_notice_state ON county_notice (state, deadline);
+    """)
+
+
+@migrations()
+def m012_log_epochs(db: Database) -> None:
+    """Earlier key epochs of this station's log (issue 8, recovery from a lost PC): the
+    acknowledged history a replacement PC fetched from the county, verified against the
+    county's receipt and kept read-only. Not projections: like ``ledger``, they are the
+    source a rebuild replays (epochs in ``seq`` order, then the current log)."""
+    db.executescript("""
+    CREATE TABLE log_epoch (
+        seq INTEGER PRIMARY KEY, origin TEXT NOT NULL UNIQUE, public_key TEXT NOT NULL,
+        size INTEGER NOT NULL, root BLOB NOT NULL, receipt TEXT NOT NULL,
+        county_time INTEGER NOT NULL, recovered_at TEXT NOT NULL
+    );
+    CREATE TABLE epoch_entry (
+        seq INTEGER NOT NULL, idx INTEGER NOT NULL, entry BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL, PRIMARY KEY (seq, idx)
+    );
+    """)
+    for table in ("log_epoch", "epoch_entry"):
+        _guard_append_only(db, table)
+
+
 def known_migrations() -> tuple[str, ...]:
     """Names of every migration this version of the program knows, in order."""
     return tuple(m.name for m in migrations.pending(Database(memory=True)))
+
+
+@migrations()
+def m013_backup_runs(db: Database) -> None:
+    """Encrypted backups written from this station and the restore that made this copy
+    (docs/backup.md). Local state like the sync tables, not a projection: a backup is a
+    fact about this PC's disk, not about the services, and a log entry written after the
+    snapshot would make every backup older than what the county acknowledges."""
+    db.executescript("""
+    CREATE TABLE backup_run (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL,
+        entries INTEGER NOT NULL, root TEXT NOT NULL, size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL, file TEXT NOT NULL, seconds REAL NOT NULL
+    );
+    """)
+
+
+@migrations()
+def m011_qr_ratings_and_notice_board(db: Database) -> None:
+    """Issue 7: ratings relayed from the county's QR page (docs/evaluation-qr.md), one row per
+    ``rating.received`` entry with what became of it; and the versions of the 公示栏 poster,
+    one row per ``notice.regenerated`` entry (docs/notice-board.md). Both are projections."""
+    db.executescript("""
+    CREATE TABLE qr_rating_inbox (
+        sender TEXT NOT NULL, message_id TEXT NOT NULL, rating_id TEXT NOT NULL,
+        case_no TEXT NOT NULL, assess INTEGER NOT NULL, level TEXT NOT NULL,
+        received_at TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+        idx INTEGER NOT NULL, PRIMARY KEY (sender, message_id)
+    );
+    CREATE INDEX qr_rating_inbox_case ON qr_rating_inbox (case_no, idx);
+    CREATE TABLE notice_board_version (
+        version INTEGER PRIMARY KEY, idx INTEGER NOT NULL, at TEXT NOT NULL,
+        origin TEXT NOT NULL, doc_id TEXT NOT NULL, doc_no TEXT NOT NULL,
+        copy INTEGER NOT NULL, pdf_sha256 TEXT NOT NULL,
+        facts_key TEXT NOT NULL, file TEXT NOT NULL, published TEXT NOT NULL,
+        changed TEXT NOT NULL
+    );
+    CREATE INDEX notice_board_version_doc ON notice_board_version (doc_id, version);
+    """)

@@ -24,6 +24,11 @@ class Vault:
                         [person, wrapped])
         return key
 
+    def put(self, person: str, key: bytes) -> None:
+        """Keep an existing person key (imported from a restored copy of a lost PC)."""
+        self.db.execute("INSERT OR IGNORE INTO person_key (person, wrapped) VALUES (?, ?)",
+                        [person, seal(self._data_key, key, _aad(person))])
+
     def key(self, person: str) -> bytes | None:
         row = self.db.execute("SELECT wrapped FROM person_key WHERE person = ?",
                               [person]).fetchone()

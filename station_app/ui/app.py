@@ -15,14 +15,26 @@ from typing import Any
 import flet as ft
 
 from station_app.domain.users import CAN_ADMINISTER, CAN_HANDLE_CASES, CAN_RECORD_PROXY, User
-from station_app.errors import DataFolderMissing, StationError
+from station_app.errors import DataFolderError, DataFolderMissing, StationError
 from station_app.services.clock import Clock
 from station_app.services.demo import ensure_demo
 from station_app.services.paths import default_data_dir
+from station_app.services.station import upgrade_folder, upgrade_pending
 from station_app.ui import theme
 from station_app.ui.context import LOCK_AFTER_SECONDS, AppContext
 from station_app.ui.syncstatus import SyncBadge
-from station_app.ui.views import cases, home, proxies, reviews, settings, seven, signin
+from station_app.ui.views import (
+    cases,
+    county_dashboard,
+    home,
+    notices,
+    proxies,
+    restore,
+    reviews,
+    settings,
+    seven,
+    signin,
+)
 from sync.auto import Timing
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -44,6 +56,13 @@ VIEWS: dict[str, Callable[..., ft.Control]] = {
     "case": cases.detail, "seven": seven.build, "settings": settings.build,
     "reviews": reviews.ledger, "review": reviews.detail,
 }
+# 县级通知 (the county's results and 整改通知): opened from the 首页 card of the admin
+VIEWS |= {"notices": notices.ledger, "notice": notices.detail}
+# First run on a new PC, before any station exists: whole-window screens offered by the
+# set-up wizard (从备份恢复, 更换电脑恢复) and their reports
+FIRST_RUN: dict[str, Callable[..., ft.Control]] = {
+    "restore": restore.restore_screen, "restored": restore.restored_screen,
+    "recover": restore.recover_screen, "recovered": restore.recovered_screen}
 
 
 class Shell:
@@ -61,16 +80,42 @@ class Shell:
         self.frame: ft.Control | None = None  # the signed-in shell, kept while locked
         self.locked_for: str | None = None
         ctx.show = self.show
+        ctx.open_county = self.county
         ctx.on_lock = self.lock
         ctx.show_sync("bar", lambda status: self.sync_badge.show(status, ctx.now()))
 
     def start(self) -> None:
+        if self.ctx.county_server:  # `station-app --county URL`: the auditor's sign-in first
+            self.county(self.ctx.county_server)
+            return
+        if self.ctx.station is None and upgrade_pending(self.ctx.folder):
+            self._screen(_notice_screen("正在升级数据（新版本第一次启动），请勿关闭程序……",
+                                        busy=True))
+            self.ctx.run(self._upgrade_then_start)
+            return
         try:
-            self.ctx.open()
+            if self.ctx.station is None:  # back from the county sign-in: already open
+                self.ctx.open()
         except DataFolderMissing:
             self._screen(signin.setup_wizard(self.ctx, self.signed_in))
             return
+        except DataFolderError as exc:  # a newer program's folder, a damaged database
+            self._screen(_notice_screen(exc.text))
+            return
+        if restore.pins_missing(self.ctx):  # recovered, window closed before new PINs
+            self._screen(restore.first_pins_screen(self.ctx))
+            return
         self._screen(signin.signin_screen(self.ctx, self.signed_in))
+
+    async def _upgrade_then_start(self) -> None:
+        """Migrate off the UI loop (a connection belongs to its thread, so the upgrade opens
+        and closes its own), then open as every day."""
+        try:
+            await self.ctx.in_thread(lambda: upgrade_folder(self.ctx.folder, self.ctx.clock))
+        except DataFolderError as exc:
+            self._screen(_notice_screen(exc.text))
+            return
+        self.start()
 
     def signed_in(self, user: User) -> None:
         self.ctx.sign_in(user)
@@ -104,6 +149,12 @@ class Shell:
             self.frame = self.locked_for = None
             self._screen(signin.signin_screen(self.ctx, self.signed_in))
             return
+        if name == "setup":
+            self._screen(signin.setup_wizard(self.ctx, self.signed_in))
+            return
+        if name in FIRST_RUN:
+            self._screen(FIRST_RUN[name](self.ctx, **params))
+            return
         self.ctx.show_sync("screen", None)  # the screen going away stops following sync
         content = VIEWS[name](self.ctx, **params)  # built first: if it fails, nothing moves
         if name in self.menu:
@@ -112,6 +163,12 @@ class Shell:
         self._refresh_status()
         if self.mounted:  # the shell is on screen: send now (see _screen)
             self.page.update()
+
+    def county(self, server: str = "") -> None:
+        """县级审核登录: the county-auditor role (views/county_dashboard.py)."""
+        self.mounted = False
+        self.ctx.county_server = ""  # once: 返回 goes to the station's own sign-in
+        county_dashboard.open_signin(self.ctx, server, self.start)
 
     def lock(self) -> None:
         user = self.ctx.user
@@ -147,9 +204,20 @@ class Shell:
         ]
 
 
+def _notice_screen(text: str, *, busy: bool = False) -> ft.Control:
+    """A screen with one message: an upgrade under way, or a folder this program must not
+    open (the message says why and what to do)."""
+    parts: list[ft.Control] = [ft.ProgressRing()] if busy else [
+        ft.Icon(ft.Icons.ERROR_OUTLINE, color=theme.OVERDUE, size=40)]
+    parts.append(ft.Text(text, size=theme.BODY, key="start_notice", width=560,
+                         text_align=ft.TextAlign.CENTER))
+    return ft.Container(ft.Column(parts, horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                                  spacing=16), alignment=ft.Alignment.CENTER, expand=True)
+
+
 def make_main(folder: Path, *, clock: Clock | None = None, demo: bool = False,
-              lock_after: float = LOCK_AFTER_SECONDS, sync_timing: Timing | None = None
-              ) -> Callable[[ft.Page], None]:
+              lock_after: float = LOCK_AFTER_SECONDS, sync_timing: Timing | None = None,
+              county: str = "") -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
         page.title = "便民服务站"
         if not page.web:  # in a browser the font is preloaded (assets/assets/FontManifest.json)
@@ -161,6 +229,7 @@ def make_main(folder: Path, *, clock: Clock | None = None, demo: bool = False,
         ctx = AppContext(page, folder, clock=clock, demo=demo, lock_after=lock_after,
                          sync_timing=sync_timing)
         page.on_close = lambda _: ctx.close()  # the session ended (a web tab long gone)
+        ctx.county_server = county
         Shell(ctx).start()
         page.run_task(ctx.watch_idle)
 
@@ -174,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="没有站点时创建示例站点（演示用）")
     parser.add_argument("--web", action="store_true", help="以网页方式运行（测试用）")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8550")))
+    parser.add_argument("--county", metavar="URL", default="",
+                        help="以县级审核人员身份登录该县级服务器（需审核令牌）")
     args = parser.parse_args(argv)
     folder = args.data or default_data_dir()
     if args.demo and not (folder / "station.db").exists():
@@ -181,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             ensure_demo(folder)
         except StationError as error:
             raise SystemExit(f"错误 [{error.code}]：{error.text}") from None
-    app = make_main(folder, demo=args.demo)
+    app = make_main(folder, demo=args.demo, county=args.county)
     if args.web:
         os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")
         ft.run(app, view=ft.AppView.WEB_BROWSER, host="127.0.0.1", port=args.port,

@@ -60,6 +60,12 @@ class AppContext:
         self.sync: AutoSync | None = None
         self._sync_views: dict[str, SyncView] = {}  # slot → what shows the sync state there
         self._sync_pending = False
+        # The county-auditor role (views/county_dashboard.py): the server to offer on its
+        # sign-in screen (``station-app --county URL``), the shell's way to open that screen,
+        # and the signed-in auditor's session (its token lives only in memory, there).
+        self.county_server = ""
+        self.open_county: Callable[[str], None] = lambda server: None
+        self.county: Any = None
 
     # ------------------------------------------------------------------ the station
 
@@ -134,6 +140,17 @@ class AppContext:
 
         return await asyncio.to_thread(run)
 
+    async def in_thread(self, work: Callable[[], T]) -> T:
+        """Run blocking work that needs no station (the county dashboard's HTTP calls) in a
+        worker thread, so the window stays responsive."""
+        return await asyncio.to_thread(work)
+
+    def release_log(self) -> None:
+        """Close the error log's file (it reopens on the next error): restoring moves the
+        data folder's ``logs/``, and Windows cannot move a folder with a file open in it."""
+        for handler in self.logger.handlers:
+            handler.close()
+
     def run(self, job: Callable[[], Awaitable[None]]) -> None:
         self.page.run_task(job)
 
@@ -160,6 +177,9 @@ class AppContext:
     def close(self) -> None:
         if self.sync is not None:
             self.sync.stop(timeout=0)  # a session under way finishes on its own thread
+        if self.county is not None:  # the auditor's connection (and token) go with the window
+            self.county.close()
+            self.county = None
 
     def _sync_changed(self, _: SyncStatus) -> None:
         """Called on the scheduler's thread: hand over to the page's loop."""

@@ -16,15 +16,21 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from sync.county.rating import MAX_FORM_BYTES, Page, RatingDesk
+from sync.county.read_api import ROUTES as AUDIT_ROUTES
+from sync.county.read_api import ReadApi
+from sync.county.read_api import Request as AuditRequest
 from sync.county.service import COLLECTIONS, County, Reply
 from sync.protocol import PACKAGE_RAW_BYTES
 
@@ -103,6 +109,13 @@ class CountyApi:
             return data
         return await _call(lambda: self.county.add_entries(origin, data))
 
+    async def fill(self, request: Request) -> Response:
+        log, start = _origin(request), request.query_params.get("start", "0")
+        auth = {"origin": request.headers.get("x-station-origin", ""),
+                "time": request.headers.get("x-station-time", ""),
+                "signature": request.headers.get("x-fill-signature", "")}
+        return await _call(lambda: self.county.fill(log, start, auth))
+
     async def publications(self, request: Request) -> Response:
         since = {c: int(v) for c in COLLECTIONS
                  if (v := request.query_params.get(c, "0")).isdigit()}
@@ -126,19 +139,96 @@ class CountyApi:
         return await _call(lambda: self.county.relay_inbox(code, after, auth))
 
 
-def create_app(county: County) -> Starlette:
+def create_app(county: County, folder: Path | None = None) -> Starlette:
+    """The API; ``folder`` (the county folder) gives the auditors' API its thresholds and
+    spot-check draws (sync/county/read_api.py)."""
     api = CountyApi(county)
     return Starlette(routes=[
+        *_audit_routes(ReadApi(county, folder)),
         Route("/v1/keys", api.keys),
         Route("/v1/enroll", api.enroll, methods=["POST"]),
         Route("/v1/logs/{origin:path}/checkpoint", api.checkpoint),
         Route("/v1/logs/{origin:path}/add-checkpoint", api.add_checkpoint, methods=["POST"]),
         Route("/v1/logs/{origin:path}/add-entries", api.add_entries, methods=["POST"]),
+        Route("/v1/logs/{origin:path}/entries", api.fill),
         Route("/v1/publications", api.publications),
         Route("/v1/stations/{code}", api.station),
         Route("/v1/relay", api.relay, methods=["POST"]),
         Route("/v1/relay/{code}", api.relay_inbox),
+        *_rating_routes(county),
     ])
+
+
+def _rating_routes(county: County) -> list[Route]:
+    """The public rating page behind the 办结通知书's QR code (sync/county/rating.py);
+    ``/R/`` too, because the printed URL is upper case to keep the QR code small."""
+    desk = RatingDesk(county)
+
+    async def page(result: Callable[[], Page]) -> Response:
+        try:
+            done = await run_in_threadpool(result)
+        except Exception:
+            log.exception("rating page failed")
+            return HTMLResponse("<!DOCTYPE html><meta charset=\"utf-8\"><p>服务暂时不可用，"
+                                "请稍后再试。</p>", status_code=503)
+        return HTMLResponse(done.html, status_code=done.status,
+                            headers={"cache-control": "no-store"})
+
+    async def show(request: Request) -> Response:
+        token = request.path_params["token"]
+        return await page(lambda: desk.show(token))
+
+    async def submit(request: Request) -> Response:
+        token, data = request.path_params["token"], await _small_body(request)
+        if data is None:
+            return await page(lambda: desk.submit(token, b"x" * (MAX_FORM_BYTES + 1)))
+        return await page(lambda: desk.submit(token, data))
+
+    return [Route(f"/{r}/{{token}}", show, methods=["GET"]) for r in "rR"] + \
+        [Route(f"/{r}/{{token}}", submit, methods=["POST"]) for r in "rR"]
+
+
+async def _small_body(request: Request) -> bytes | None:
+    """A form's bytes, or None when larger than any form the page makes (or cut off)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    data = b""
+    try:
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_FORM_BYTES:
+                return None
+    except ClientDisconnect:
+        return None
+    return data
+
+
+def _audit_routes(api: ReadApi) -> list[Route]:
+    """The county auditors' read API (sync/county/read_api.py), framework-free there."""
+
+    def endpoint(name: str) -> Callable[[Request], Any]:
+        async def handle(request: Request) -> Response:
+            data = await _body(request) if request.method == "POST" else b""
+            if isinstance(data, Response):
+                return data
+            query = request.url.query
+            ask = AuditRequest(
+                method=request.method, path=request.url.path + (f"?{query}" if query else ""),
+                query=dict(request.query_params), path_params=dict(request.path_params),
+                authorization=request.headers.get("authorization", ""),
+                client=request.client.host if request.client else "-", body=data)
+            try:
+                status, answer = await run_in_threadpool(api.answer, name, ask)
+            except Exception:  # the database failed: nothing was changed
+                log.exception("audit request failed")
+                return JSONResponse({"error": "unavailable"}, status_code=503)
+            return JSONResponse(answer, status_code=status)
+
+        return handle
+
+    return [Route(path, endpoint(name), methods=list(methods))
+            for path, name, methods in AUDIT_ROUTES]
 
 
 def serve(make_app: Callable[[], Starlette], *, host: str, port: int, workers: int = 1,

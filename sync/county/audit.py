@@ -12,6 +12,7 @@ Thresholds are the county's settings (``audit.json`` in the county folder, see
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,7 @@ from station_app.domain.audit import (
 )
 from station_app.domain.audit.findings import finding
 from station_app.domain.audit.records import FoldedLog, fold_station_log
+from station_app.domain.audit.rectification import notice_from_record, notice_oversight
 from station_app.domain.audit.reviews import overdue_reviews
 from station_app.domain.clock import CST, parse_moment
 from station_app.domain.log import LogEntry, MalformedEntry, decode_entry
@@ -67,6 +69,7 @@ class StationAudit:
     findings: tuple[Finding, ...]
     kpis: Mapping[str, KpiResult]
     seven: Mapping[str, Any] = field(default_factory=dict)  # 七有 oversight (SevenOversight)
+    notices: Mapping[str, Any] = field(default_factory=dict)  # county notices (NoticeOversight)
 
     @property
     def status(self) -> str:
@@ -79,7 +82,18 @@ class StationAudit:
                 "flags": [f.to_dict() for f in self.findings],
                 **{code: r.value for code, r in self.kpis.items()},
                 "kpis": {code: r.to_dict() for code, r in self.kpis.items()},
-                "seven": dict(self.seven)}
+                "seven": dict(self.seven), "notices": dict(self.notices)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StationAudit:
+        """The audit ``to_dict`` gave (the county's persisted results, sync/county/
+        audit_results.py); status and KPI values follow from the findings and counts."""
+        return cls(station=data["station"], name=data["name"], town=data["town"],
+                   origin=data["origin"], entries=int(data["entries"]), root=data["root"],
+                   verified=bool(data["verified"]), revoked=bool(data["revoked"]),
+                   findings=tuple(Finding.from_dict(f) for f in data["flags"]),
+                   kpis={c: KpiResult.from_dict(r) for c, r in data["kpis"].items()},
+                   seven=dict(data.get("seven") or {}), notices=dict(data.get("notices") or {}))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,8 +164,10 @@ def _audit_all(db: CountyDb, period: Period, now: datetime, thresholds: AuditThr
                station: str | None) -> list[tuple[StationAudit, FoldedLog]]:
     with db.read() as tx:
         rows = tx.stations(station) if station else tx.stations()
+        # A lost PC's log is audited as the first part of its replacement's history.
         return [_audit_one(tx, row, period=period, now=now, thresholds=thresholds)
-                for row in sorted(rows, key=lambda r: (r.code, r.enrolled_at))]
+                for row in sorted(rows, key=lambda r: (r.code, r.enrolled_at))
+                if tx.successor(row.origin) is None]
 
 
 def _with_aggregates(audits: tuple[StationAudit, ...], period: Period, now: datetime,
@@ -159,6 +175,9 @@ def _with_aggregates(audits: tuple[StationAudit, ...], period: Period, now: date
     return CountyAudit(period=period, now=now, thresholds=thresholds, stations=audits,
                        towns=town_totals((a.station, a.kpis) for a in audits),
                        county=aggregate_tables(a.kpis for a in audits))
+
+
+with_aggregates = _with_aggregates  # the county audit of given station audits
 
 
 def town_totals(stations: Iterable[tuple[str, Mapping[str, KpiResult]]]
@@ -177,25 +196,143 @@ def audit_station(tx: Tx, row: StationRow, *, period: Period, now: datetime,
 
 def _audit_one(tx: Tx, row: StationRow, *, period: Period, now: datetime,
                thresholds: AuditThresholds) -> tuple[StationAudit, FoldedLog]:
-    stored = tx.entries(row.origin)
-    checkpoints = tx.checkpoints(row.origin)
-    report = _verify(row, stored, checkpoints)
-    entries, unreadable = decode_stored(row.code, stored)
+    # One history over the station's key epochs (a lost PC's log, then its replacement's):
+    # each epoch verified and timed against its own key and receipts, the rest over all.
+    history = station_history(tx, row)
+    epoch_findings: list[Finding] = []
+    for part in history.parts:
+        checkpoints = tx.checkpoints(part.row.origin)
+        report = part.report  # verified and decoded once, by station_history
+        decoded, unreadable = part.decoded, part.unreadable
+        until = now if part.row is row else _moment(part.row.revoked_at) or now
+        epoch_findings += _shifted([*_integrity_findings(part.row, report), *unreadable,
+                                    *audit_timing(decoded, _receipts(tx, part.row.origin),
+                                                  _readings(checkpoints),
+                                                  thresholds=thresholds, now=until)],
+                                   part.base)
+        if part.row is not row:
+            epoch_findings += _evidence_findings(tx, part.row)
+    entries = history.entries
     folded = fold_station_log(row.code, entries)
     seven = seven_oversight(row.code, entries, period=period, now=now)
-    findings = [*_integrity_findings(row, report), *unreadable, *folded.problems,
+    # The county's own notices belong to the station code; checked against its live log.
+    notices = notice_oversight(row.code, [notice_from_record(r) for r in tx.notices(row.code)]
+                               if row.revoked_at is None else [], entries, now=now)
+    findings = [*epoch_findings, *history.findings, *folded.problems,
                 *_evidence_findings(tx, row), *audit_integrity(entries),
-                *audit_timing(entries, _receipts(tx, row.origin), _readings(checkpoints),
-                              thresholds=thresholds, now=now),
-                *seven.findings,
+                *seven.findings, *notices.findings,
                 *overdue_reviews(row.code, folded.records.reviews, folded.calendar, now)]
     audit = StationAudit(
         station=row.code, name=row.name, town=town_of(row.code), origin=row.origin,
-        entries=len(stored), root=base64.b64encode(report.root).decode(),
-        verified=report.ok, revoked=row.revoked_at is not None, findings=tuple(findings),
+        entries=len(entries), root=base64.b64encode(report.root).decode(),
+        verified=history.verified, revoked=row.revoked_at is not None,
+        findings=tuple(findings),
         kpis=compute_kpis(folded.records, period, folded.calendar, now),
-        seven=seven.to_dict())
+        seven=seven.to_dict(), notices=notices.to_dict())
     return audit, folded
+
+
+# ------------------------------------------------------------ one history, many keys
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPart:
+    """One key epoch of a station's history: a log, the part of it that counts (a lost
+    PC's: what the county acknowledged), and the position of its entry 0."""
+
+    row: StationRow
+    stored: list[tuple[int, bytes, bytes]]
+    base: int
+    report: Any = None  # the verifier's report (None when not verified)
+    decoded: list[LogEntry] = field(default_factory=list)  # at their own log's positions
+    unreadable: list[Finding] = field(default_factory=list)  # MALFORMED_ENTRY
+
+
+@dataclass(frozen=True, slots=True)
+class StationHistory:
+    parts: tuple[HistoryPart, ...]  # oldest first; the last is the live log
+    entries: list[LogEntry]  # every epoch's decoded entries, ``idx`` = position
+    findings: tuple[Finding, ...]  # RECOVERED_AFTER_LOSS, one per lost PC
+    verified: bool
+
+
+MAX_CHAIN = 32
+
+
+def station_history(tx: Tx, row: StationRow, *, verify: bool = True) -> StationHistory:
+    """``row``'s log preceded by the lost PCs' logs it succeeded (docs/recovery.md): one
+    history whose positions run on across the key epochs, as the station projects it, so
+    numbers continue and cases span the boundary without false gaps. ``verify=False``
+    skips the signature and Merkle checks (the facts only fold the entries)."""
+    chain: list[tuple[StationRow, int, tuple[Any, ...] | None]] = [(row, -1, None)]
+    for _ in range(MAX_CHAIN):
+        link = tx.succession(chain[0][0].origin)
+        lost = tx.station(link[0]) if link else None
+        if link is None or lost is None:
+            break
+        chain[0] = (chain[0][0], chain[0][1], link)
+        chain.insert(0, (lost, link[1], None))
+    parts, entries, found, verified, base = [], [], [], True, 0
+    for st, size, _ in chain:
+        stored = tx.entries(st.origin, 0, size) if size >= 0 else tx.entries(st.origin)
+        report = _verify(st, stored, tx.checkpoints(st.origin)) if verify else None
+        decoded, unreadable = decode_stored(st.code, stored)  # the audit's largest cost: once
+        parts.append(HistoryPart(st, stored, base, report, decoded, unreadable))
+        entries += [dataclasses.replace(e, idx=base + e.idx, origin=row.origin)
+                    for e in decoded]
+        verified = verified and (report is None or report.ok)
+        base += len(stored)
+    for (lost, _, _), (successor, _, link) in zip(chain, chain[1:], strict=False):
+        assert link is not None
+        found.append(_loss_finding(tx, row.code, lost, successor, link))
+    return StationHistory(tuple(parts), entries, tuple(found), verified)
+
+
+def history_size(tx: Tx, row: StationRow) -> int:
+    """Entries of ``row``'s whole history (its own and the lost logs' it succeeded); -1
+    for a lost PC's log, which is counted within its successor's history."""
+    if tx.successor(row.origin) is not None:
+        return -1
+    size, origin = row.size, row.origin
+    for _ in range(MAX_CHAIN):
+        link = tx.succession(origin)
+        if link is None:
+            break
+        size, origin = size + link[1], link[0]
+    return size
+
+
+def _loss_finding(tx: Tx, code: str, lost: StationRow, successor: StationRow,
+                  link: tuple[Any, ...]) -> Finding:
+    _, size, _, county_time, approved = link
+    acked_at = datetime.fromtimestamp(county_time, CST).isoformat(timespec="seconds")
+    quarantined = len(tx.quarantined(lost.origin))
+    return finding(
+        code, FindingCode.RECOVERED_AFTER_LOSS,
+        f"{approved[:16]} 经县级批准由新电脑接续原电脑（原日志 {lost.origin}）：县级最后确认 "
+        f"{size} 条（{acked_at[:16]}），原电脑此后至 {approved[:16]} 录入的记录无法恢复，"
+        "应按纸质材料补录" + (f"；吊销后原电脑又上传 {quarantined} 次，已隔离"
+                          if quarantined else ""),
+        evidence={"predecessor": lost.origin, "successor": successor.origin,
+                  "acknowledged": size, "acknowledged_at": acked_at, "approved_at": approved,
+                  "unrecoverable": {"from": acked_at, "to": lost.revoked_at or approved},
+                  "stored_unacknowledged": max(lost.size - size, 0),
+                  "quarantined": quarantined})
+
+
+def _shifted(findings: Iterable[Finding], base: int) -> list[Finding]:
+    """Findings about one epoch's entries, their indices made positions in the history."""
+    if not base:
+        return list(findings)
+    return [dataclasses.replace(f, entries=tuple(base + i for i in f.entries))
+            for f in findings]
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return parse_moment(text or "")
+    except InvalidDate:
+        return None
 
 
 def _verify(row: StationRow, stored: Sequence[tuple[int, bytes, bytes]],

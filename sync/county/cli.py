@@ -176,10 +176,11 @@ def serve(obj: Context, host: str, port: int, db: str | None, workers: int,
     if workers > 1:  # each worker opens the county again, with connections of its own
         obj.close()
         obj._county = county = county_folder.open_county(obj.data, db=db)
-    keeper = FactsKeeper(county.db, county.now, facts_every).start() if facts_every else None
+    keeper = FactsKeeper(county.db, county.now, facts_every, folder=obj.data).start() \
+        if facts_every else None  # the facts and the kept station audits
     try:
         if workers == 1:
-            serve_api(lambda: create_app(county), host=host, port=port)
+            serve_api(lambda: create_app(county, obj.data), host=host, port=port)
         else:  # the database serialises the workers' writes (BEGIN IMMEDIATE / FOR UPDATE)
             serve_api(partial(_worker_app, obj.data.resolve(), db), host=host, port=port,
                       workers=workers)
@@ -190,7 +191,7 @@ def serve(obj: Context, host: str, port: int, db: str | None, workers: int,
 
 def _worker_app(folder: Path, db: str | None) -> App:
     """The web API in one process of ``county serve --workers N``."""
-    return create_app(county_folder.open_county(folder, db=db))
+    return create_app(county_folder.open_county(folder, db=db), folder)
 
 
 # ------------------------------------------------------------------------ stations
@@ -200,22 +201,29 @@ def _worker_app(folder: Path, db: str | None) -> App:
 @click.option("--station", "station", required=True, help="站点编码 / station code")
 @click.option("--qr", "qr", type=click.Path(dir_okay=False, path_type=Path),
               help="二维码图片保存位置（默认 DIR/enroll/站点编码.png）/ where to write the QR PNG")
+@click.option("--replaces", is_flag=True,
+              help="批准新电脑替换丢失的原电脑（吊销原密钥，新电脑可取回已确认的记录）/ "
+                   "approve a replacement PC for a lost one (docs/recovery.md)")
 @json_flag
 @pass_context
-def enroll(obj: Context, station: str, qr: Path | None) -> None:
+def enroll(obj: Context, station: str, qr: Path | None, replaces: bool) -> None:
     """为站点生成一次性注册码和二维码 / a one-time enrollment code for a station."""
     code = check_station_code(station)
     path = qr or obj.data / "enroll" / f"{code}.png"
     county = obj.county()
-    ticket = county.new_ticket(code)
+    ticket = county.new_ticket(code, replaces=replaces)
     text = enroll_qr_text(code, ticket.code)
     _write(path, qr_png(text))
+    command = "recover --data 新目录" if replaces else "enroll"
     obj.emit(
         {"ok": True, "station": code, "code": ticket.code, "expires": ticket.expires,
-         "qr": str(path), "qr_text": text},
-        lambda: f"站点 {code} 的注册码：{ticket.code}\n"
+         "qr": str(path), "qr_text": text,
+         **({"replaces": ticket.replaces, "acknowledged": ticket.size} if replaces else {})},
+        lambda: f"站点 {code} 的{'替换' if replaces else ''}注册码：{ticket.code}\n"
                 f"有效期至：{ticket.expires}（仅可使用一次）\n二维码：{path}\n"
-                f"在站点运行：station enroll --server 县级服务器地址 --code {ticket.code}")
+                + (f"原电脑密钥 {ticket.replaces} 已吊销，新电脑可恢复县级已确认的 "
+                   f"{ticket.size} 条记录\n" if replaces else "")
+                + f"在站点运行：station {command} --server 县级服务器地址 --code {ticket.code}")
 
 
 @cli.command()
@@ -290,6 +298,7 @@ def import_(obj: Context, file: Path, reply: Path | None) -> None:
         f"已导入站点 {found['origin']} 的同步文件：县级已存 {stored} 条，"
         + (f"回执至第 {found['receipt_size']} 条" if found["receipt_size"] is not None
            else "尚未形成回执（文件不完整，请在站点重新导出）")
+        + f"\n站间转交：收下 {found['relay_stored']} 件，带回 {found['relay_messages']} 件"
         + f"\n回复文件：{out}（带回站点运行 station sync import {out.name}）"))
 
 
@@ -306,7 +315,8 @@ def export(obj: Context, station: str, out: Path) -> None:
     found = reply_summary(data)
     obj.emit({"ok": True, "station": code, **found, "file": str(out)},
              lambda: f"已为站点 {code} 导出：{out}（回执至第 {found['receipt_size'] or 0} 条，"
-                     f"发布内容 {found['publications']} 项）")
+                     f"发布内容 {found['publications']} 项，"
+                     f"转交消息 {found['relay_messages']} 件）")
 
 
 def _read(path: Path) -> bytes:
@@ -389,7 +399,8 @@ def _keys_changed(obj: Context, version: int, current: str, retired: list[str]) 
 @json_flag
 @pass_context
 def publish(obj: Context, collection: str, file: str | None, days: int | None) -> None:
-    """发布事项目录、节假日、文书模板或吊销名单 / publish a collection to the stations."""
+    """发布事项目录、节假日、文书模板、吊销名单、最低版本要求（app）或差评整改期限（badreview）/
+    publish a collection."""
     from sync.county.publish import publish_file  # the publishing rules live there
 
     county = obj.county()
@@ -405,6 +416,10 @@ cli.add_command(audit)
 cli.add_command(kpis)
 cli.add_command(spotcheck)
 cli.add_command(report)
+
+from sync.county.cli_auditor import auditor  # noqa: E402  (county auditors, dashboard.md)
+
+cli.add_command(auditor)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,7 @@ from sync.county.audit import (
     for_town,
     load_thresholds,
 )
+from sync.county.audit_results import AuditResults
 from sync.county.cli import Context, _table, json_flag, pass_context
 from sync.county.exports import CSV_TABLES, write_csv, write_workbook
 from sync.county.kpis import KpiTable, kpi_table, refresh_facts
@@ -83,8 +84,10 @@ def audit(obj: Context, station: str | None, month: str | None, first: str | Non
     """审计各站点账本与考核指标 / verify every station log, flag it, compute the KPIs."""
     county = obj.county()
     now = county.now()
-    result = audit_county(county.db, period=period_of(month, first, last, now.date()),
-                          now=now, thresholds=load_thresholds(obj.data), station=station)
+    # Audited afresh (the full re-verification), each result kept for the dashboard.
+    result = AuditResults(county.db).audit_and_keep(
+        period=period_of(month, first, last, now.date()), now=now,
+        thresholds=load_thresholds(obj.data), station=station)
     obj.emit({"ok": True, **result.to_dict()}, lambda: _audit_text(result))
 
 
@@ -97,8 +100,12 @@ def _audit_text(result: CountyAudit) -> str:
     body.append(["全县", "", "", "", "", *(shown(result.county[c]) for c in SHOWN)])
     flags = [f"  {a.station} [{f.severity.value}] {f.code.value}：{f.message}"
              for a in result.stations for f in a.findings]
+    notices = [f"  {a.station} 待整改 {n['open']}、超期 {n['overdue']}、已整改 {n['closed']}、"
+               f"有异议 {n['disputed']}、未送达 {n['undelivered']}"
+               for a in result.stations if (n := a.notices) and n.get("notices")]
     return "\n".join([f"统计期 {result.period.label}", _table(body, head),
-                      *(["问题 / flags:", *flags] if flags else [])])
+                      *(["问题 / flags:", *flags] if flags else []),
+                      *(["县级通知 / notices:", *notices] if notices else [])])
 
 
 _STATUS = {"green": "正常", "amber": "关注", "red": "核查"}
@@ -219,3 +226,15 @@ def months_up_to(first: date, count: int) -> list[str]:
     """``count`` months ending with the one of ``first``, oldest first."""
     index = first.year * 12 + first.month - 1
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def _register_inspections() -> None:
+    # Inspections, spot-check results and notices (sync/county/cli_inspect.py) build on
+    # the spot-check group above and the county group.
+    from sync.county.cli import cli
+    from sync.county.cli_inspect import register
+
+    register(cli, spotcheck)
+
+
+_register_inspections()

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from station_app.domain.badreview import parse_settings_content
 from station_app.domain.calendar_file import parse_calendar_file
 from station_app.domain.catalog import parse_catalog
 from station_app.domain.publications import (
@@ -20,6 +21,7 @@ from station_app.domain.publications import (
     catalog_content,
     templates_content,
 )
+from station_app.domain.versions import parse_app_requirement
 from station_app.errors import CatalogFileInvalid, FileInvalid, InvalidInput
 from sync.county.service import COLLECTIONS, DEFAULT_DAYS, MAX_DAYS, County
 
@@ -54,6 +56,16 @@ def read_content(collection: str, path: Path) -> dict[str, Any]:
     raw = _read(path)
     if collection == "catalog":
         return catalog_content(parse_catalog(_json(raw)))
+    if collection == "app":  # {"min_version": "0.2.0", "notice": "…"} (docs/upgrades.md)
+        try:
+            return parse_app_requirement(_json(raw)).to_content()
+        except CatalogFileInvalid as exc:  # the JSON itself: not a catalog's problem
+            raise FileInvalid(where=f"“{path}”", reason=f"：{exc.params['reason']}") from None
+    if collection == "badreview":  # {"verify_wd": 1, "rectify_wd": 5, … } (docs/sync.md)
+        try:
+            return parse_settings_content(_json(raw)).to_body()
+        except CatalogFileInvalid as exc:  # the JSON itself: not a catalog's problem
+            raise FileInvalid(where=f"“{path}”", reason=f"：{exc.params['reason']}") from None
     return calendar_content(parse_calendar_file(raw, path.name))
 
 
@@ -74,9 +86,20 @@ def _describe(collection: str, content: Any) -> tuple[str, str]:
     if collection == "calendar":
         years = "、".join(str(y["year"]) for y in content["years"])
         return f"节假日安排：{years} 年", f"holiday calendar for {years.replace('、', ', ')}"
+    if collection == "app":
+        notice = f"（{content['notice']}）" if content["notice"] else ""
+        return (f"最低版本要求：{content['min_version']}{notice}",
+                f"minimum program version {content['min_version']}")
     if collection == "templates":
         names = ", ".join(f"{t['name']} {t['version']}" for t in content["templates"])
         return f"文书模板：{names}", f"document templates: {names}"
+    if collection == "badreview":
+        reasons = "、".join(content["reasons"])
+        return (f"差评整改期限：核实 {content['verify_wd']}、整改反馈 {content['rectify_wd']}、"
+                f"回访 {content['revisit_wd']} 个工作日；差评原因选项：{reasons}",
+                f"bad-review limits: verify {content['verify_wd']}, rectify "
+                f"{content['rectify_wd']}, revisit {content['revisit_wd']} working days; "
+                f"{len(content['reasons'])} reason options")
     n = len(content["revoked"])
     return f"吊销名单，共 {n} 个站点密钥", f"revocation list, {n} station keys"
 

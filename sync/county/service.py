@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from station_app.crypto import signature_checker
-from station_app.crypto.kem import SUITE_ID, valid_public_key
+from station_app.crypto.kem import SUITE_ID, seal_to, valid_public_key
 from station_app.domain.canonical import NotCanonical, canonical_json
 from station_app.domain.clock import iso
 from station_app.domain.log import (
@@ -37,7 +37,7 @@ from station_app.domain.merkle import (
 )
 from station_app.domain.numbering import STATION_CODE
 from station_app.domain.publications import Revocation, revocations_content
-from station_app.errors import CryptoFailure
+from station_app.errors import CountyStationUnknown, CryptoFailure, ReplaceRefused
 from sync.codec import decompress
 from sync.county.keys import OnlineKeys
 from sync.county.store import CountyDb, StationRow, Tx
@@ -45,6 +45,7 @@ from sync.protocol import (
     CERT_PURPOSE,
     COLLECTIONS,
     DICT_BYTES,
+    FILL_PAGE,
     PACKAGE_LEAVES,
     PACKAGE_RAW_BYTES,
     PUBLICATION_PURPOSE,
@@ -55,6 +56,7 @@ from sync.protocol import (
     b64,
     cosign,
     enrollment_mac_key,
+    fill_message,
     frame_entries,
     key_id,
     mac,
@@ -71,14 +73,19 @@ from sync.protocol import (
     unpack_entries,
 )
 from sync.relay import (
+    COUNTY_KINDS,
     FETCH_PAGE,
     FETCH_SKEW_SECONDS,
+    UNMASK_ANSWER,
     RelayHeader,
     envelope_bytes,
     fetch_message,
     open_envelope,
     parse_envelope,
+    parse_payload,
+    payload_bytes,
     read_envelope,
+    seal_envelope,
 )
 
 TICKET_HOURS = 72
@@ -105,6 +112,8 @@ class Ticket:
     station: str
     code: str  # shown once to the officer; only a key derived from it is stored
     expires: str
+    replaces: str | None = None  # the lost PC's origin, for a replacement code
+    size: int = 0  # its acknowledged entries: what the replacement can recover
 
 
 class County:
@@ -118,14 +127,45 @@ class County:
 
     # ---------------------------------------------------------------- enrollment
 
-    def new_ticket(self, station: str) -> Ticket:
-        """A one-time enrollment code for ``station`` (replaces any earlier open one)."""
+    def new_ticket(self, station: str, *, replaces: bool = False) -> Ticket:
+        """A one-time enrollment code for ``station`` (replaces any earlier open one).
+
+        ``replaces``: the county approves a replacement PC for a lost one (docs/recovery.md):
+        the station's newest key is revoked now, as of its last acknowledged size, and the
+        device enrolling with this code becomes its successor, allowed to fetch that history.
+        """
         code = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
         now = self.now()
         expires = iso(now + timedelta(hours=TICKET_HOURS))
+        lost: StationRow | None = None
         with self.db.write() as tx:
+            if replaces:
+                lost = self._approve_replacement(tx, station, iso(now))
             tx.put_ticket(station, enrollment_mac_key(code), iso(now), expires)
-        return Ticket(station, "-".join(code[i:i + 4] for i in range(0, len(code), 4)), expires)
+            if lost is not None:
+                tx.set_ticket_replaces(station, lost.origin)
+        shown = "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+        if lost is None:
+            return Ticket(station, shown, expires)
+        return Ticket(station, shown, expires, lost.origin, _acknowledged(lost))
+
+    def _approve_replacement(self, tx: Tx, station: str, now: str) -> StationRow:
+        """The station's newest key, revoked (if it is not yet) as of its last receipt."""
+        known = tx.stations(station)
+        if not known:
+            raise CountyStationUnknown(value=station)
+        # The newest key with acknowledged history; a newer one without any (a replacement
+        # whose recovery was abandoned) is revoked with it.
+        lost = next((s for s in reversed(known) if _acknowledged(s) > 0), None)
+        if lost is None:
+            raise ReplaceRefused(value=station)
+        live = [s for s in known if s.revoked_at is None]
+        for s in live:
+            tx.revoke(s.origin, at=now, size=s.receipt_size,
+                      reason="lost" if s.origin == lost.origin else "superseded")
+        if live:
+            self._publish_revocations(tx)
+        return tx.station(lost.origin) or lost
 
     def enroll(self, body: bytes) -> Reply:
         try:
@@ -141,7 +181,11 @@ class County:
             if ticket is None or ticket[2] is not None or ticket[1] < iso(now) \
                     or ticket[3] >= TICKET_ATTEMPTS:
                 return _error(403, "enroll-refused")
-            if not mac_ok(ticket[0], request, tag):
+            replaces = tx.ticket_replaces(station)
+            # A replacement code only for a recovering device and vice versa: an ordinary
+            # `station enroll` must not silently succeed a lost PC without recovering it.
+            if not mac_ok(ticket[0], request, tag) or \
+                    (replaces is not None) != (request.get("successor") is True):
                 tx.ticket_failed(station)
                 return _error(403, "enroll-refused")
             tx.ticket_used(station, iso(now))
@@ -156,7 +200,10 @@ class County:
                 tx.add_station(origin=origin, code=station, name=str(request.get("name", "")),
                                log_public=log_public, kem_public=kem_public,
                                certificate=json.dumps(certificate), at=iso(now))
-        reply = {"certificate": certificate, "keyset": self.keys.keyset}
+            succeeds = None if replaces is None else \
+                _succeed(tx, origin, replaces, iso(now))
+        reply = {"certificate": certificate, "keyset": self.keys.keyset,
+                 **({} if succeeds is None else {"replaces": succeeds})}
         return Reply(200, {**reply, "mac": mac(ticket[0], reply)})
 
     def _certificate(self, request: Mapping[str, Any], origin: str, now: datetime
@@ -290,6 +337,10 @@ class County:
             hashes = checked.hashes
             if header.start > st.size:
                 return Reply(409, _cursor(st))
+            link = _succession_problem(tx, origin, header.start, entries)
+            if link is not None:
+                tx.add_evidence(origin, "mismatch", now, link, body)
+                return _error(422, "mismatch", link)
             # Entries already stored (a replay, or a USB bundle overlapping an online sync)
             # must be the stored ones; the rest, if any, is new.
             overlap = min(header.end, st.size) - header.start
@@ -374,6 +425,53 @@ class County:
         return Reply(202, {"size": header.end, "next": header.end,
                            "committed": st.committed_size})
 
+    # --------------------------------------------------------------------- fill
+
+    def fill(self, log: str, start: str, auth: Mapping[str, str]) -> Reply:
+        """Acknowledged entries of ``log`` from ``start`` (at most ``FILL_PAGE``), with the
+        receipt they verify against: for the log's own station (a copy restored from an
+        older backup) or for a replacement PC approved to succeed it (docs/recovery.md).
+        ``auth`` is the caller's signed request (origin, time, signature)."""
+        if not start.isdigit() or len(start) > 18:
+            return _error(400, "malformed", "start must be a number")
+        first = int(start)
+        with self.db.read() as tx:
+            caller = tx.station(auth.get("origin", ""))
+            refused = self._fill_refused(caller, log, first, auth)
+            if refused is None and not _fresh(auth.get("time", ""), self.now()):
+                refused = Reply(401, {"error": "stale", "county_time": iso(self.now())})
+            if refused is not None:
+                return refused
+            assert caller is not None
+            size = _fill_size(tx, caller, log)
+            if size is None:
+                return _error(403, "forbidden")
+            if first > size:
+                return _error(400, "malformed", "start is beyond the acknowledged size")
+            end = min(size, first + FILL_PAGE)
+            rows = tx.entries(log, first, end)
+            receipt = tx.receipt(log, size) if size else None
+        return Reply(200, {"log": log, "start": first, "size": size, "receipt": receipt,
+                           "entries": [b64(bytes(r[1])) for r in rows], "more": end < size})
+
+    @staticmethod
+    def _fill_refused(caller: StationRow | None, log: str, start: int,
+                      auth: Mapping[str, str]) -> Reply | None:
+        if caller is None:
+            return _error(403, "unknown-station")
+        if caller.revoked_at is not None:  # a lost PC learns nothing more
+            return _error(403, "revoked")
+        stamp = auth.get("time", "")
+        message = fill_message(origin=caller.origin, log=log, start=start, time=stamp)
+        try:
+            good = signature_checker(caller.log_public)(message, unb64(auth.get("signature"),
+                                                                       size=64))
+        except ProtocolError:
+            good = False
+        if not good:
+            return _error(401, "bad-signature")
+        return None
+
     # ------------------------------------------------------------------ publish
 
     def publish(self, collection: str, content: Any, *, days: int = DEFAULT_DAYS
@@ -450,11 +548,35 @@ class County:
             if st.revoked_at is not None:
                 tx.quarantine(st.origin, "relay", now, body)
                 return _error(403, "revoked")
+            if header.kind == UNMASK_ANSWER:
+                return self._take_answer(tx, st, signed, header, now)
             refused = self._recipient_refused(tx, header)
             if refused is not None:
                 return refused
             stored = tx.add_relay(header.to, st.origin, header.id,
                                   envelope_bytes(signed).decode(), now)
+        return Reply(200, {"stored": stored, "id": header.id})
+
+    def _take_answer(self, tx: Tx, st: StationRow, signed: Mapping[str, Any],
+                     header: RelayHeader, now: str) -> Reply:
+        """A station's answer to an unmask request (docs/dashboard.md): kept once, sealed as
+        it came, if it answers a request made to that station and opens with a county KEM
+        key. It is opened here only to check it; the clear values are never stored."""
+        if header.to != self.keys.county:
+            return _error(403, "unknown-recipient")
+        asked = tx.unmask_request(header.id)
+        if asked is None or asked[3] != st.code:
+            return _error(404, "unknown-request")
+        if self.keys.kem(header.kem) is None:  # sealed to a key the county no longer has
+            return _error(409, "county-key")
+        try:
+            answer = open_unmask_answer(self.keys, signed)
+        except ProtocolError as exc:
+            return _error(400, "malformed", exc.reason)
+        if answer["case_no"] != asked[4]:
+            return _error(400, "malformed", "the answer names another case")
+        stored = tx.add_unmask_answer(header.id, st.origin, envelope_bytes(signed).decode(),
+                                      now)
         return Reply(200, {"stored": stored, "id": header.id})
 
     @staticmethod
@@ -465,6 +587,29 @@ class County:
         if header.kem != key_id(keys[-1].kem_public):  # sealed to a superseded device
             return _error(409, "recipient-key")
         return None
+
+    def send_from_county(self, tx: Tx, station: StationRow, kind: str,
+                         payload: Mapping[str, Any]) -> str:
+        """Queue a message the county itself sends (``COUNTY_KINDS``) for ``station``, in
+        the caller's transaction: sealed to the station's KEM key, signed by the cosigner,
+        ``from`` the county's name. Fetched like any relayed message; returns its id."""
+        assert kind in COUNTY_KINDS, kind
+        header = RelayHeader(sender=self.keys.county, to=station.code,
+                             id=secrets.token_hex(16), kind=kind, sent=iso(self.now()),
+                             kem=key_id(station.kem_public), suite=SUITE_ID)
+        ciphertext = seal_to(station.kem_public, payload_bytes(kind, payload), header.info())
+        signed = seal_envelope(header, ciphertext, sender_public=self.keys.cosigner.public_key,
+                               sign=self.keys.cosigner.sign)
+        tx.add_relay(station.code, self.keys.county, header.id,
+                     envelope_bytes(signed).decode(), header.sent)
+        return header.id
+
+    def relay_backlog(self, station: str, after: int) -> list[dict[str, Any]]:
+        """Every message for ``station`` after ``after``, each as ``relay_inbox`` delivers it:
+        a USB reply carries the whole queue, not a page (sync.county.usb)."""
+        with self.db.read() as tx:
+            rows = tx.relay_for(station, after, USB_RELAY_LIMIT)
+            return [_delivery(tx, seq, text) for seq, text in rows]
 
     def relay_inbox(self, station: str, after: str, auth: Mapping[str, str]) -> Reply:
         """The messages for ``station`` after ``after``, to that station only (``auth`` is
@@ -505,10 +650,29 @@ class County:
         return None
 
 
+def open_unmask_answer(keys: OnlineKeys, signed: Any) -> dict[str, Any]:
+    """The payload of a station's ``unmask-answer`` envelope, opened with the county's KEM
+    key it names (its header is bound to the ciphertext). ``ProtocolError`` if it does not
+    open: the key is gone, or the envelope was changed."""
+    header, ciphertext = parse_envelope(signed)
+    kem = keys.kem(header.kem)
+    if header.kind != UNMASK_ANSWER or kem is None:
+        raise ProtocolError("not an answer this county can open")
+    try:
+        return parse_payload(UNMASK_ANSWER, kem.open(ciphertext, header.info()))
+    except CryptoFailure:
+        raise ProtocolError("the answer does not open") from None
+
+
+USB_RELAY_LIMIT = 1_000_000  # messages in one USB reply: in practice, all of them
+
+
 def _delivery(tx: Tx, seq: int, text: str) -> dict[str, Any]:
     """One stored message as the recipient gets it: with the sender's certificate, or
     refused if the sender has been revoked since."""
     signed = json.loads(text)
+    if signed["doc"]["kind"] in COUNTY_KINDS:  # the county's own: its key set vouches for it
+        return {"seq": seq, "envelope": signed, "certificate": None}
     sender = tx.station(signed["doc"]["from"])
     if sender is None or sender.revoked_at is not None:
         return {"seq": seq, "refused": "revoked"}
@@ -588,3 +752,64 @@ def _enroll_fields(request: Any) -> tuple[str, str, bytes, bytes]:
         raise ProtocolError("origin or keys do not fit")
     return station, origin, log_public, kem_public
 
+
+
+# ------------------------------------------------------------------ succession
+
+SUCCESSION_KIND = "log.succession"  # entry 1 of a replacement PC's log (docs/recovery.md)
+MAX_CHAIN = 32  # lost PCs one history may pass through
+
+
+def _acknowledged(st: StationRow) -> int:
+    """What the county vouches for of a (lost) PC's log: its receipted size, or where it
+    stood when it was revoked."""
+    return (st.revoked_size or 0) if st.revoked_at is not None else st.receipt_size
+
+
+def _succeed(tx: Tx, origin: str, lost: str, now: str) -> dict[str, Any]:
+    """Record ``origin`` as the successor of the lost PC's log; what its log must name."""
+    old = tx.station(lost)
+    assert old is not None  # the ticket was approved for it
+    size = _acknowledged(old)
+    found = tx.checkpoint(lost, size)
+    receipt = tx.receipt(lost, size)
+    assert found is not None and receipt is not None  # a receipted size has both
+    county_time = next(t for s, _, t in tx.receipts(lost) if s == size)
+    if tx.succession(origin) is None:
+        tx.add_succession(origin, lost, size, found[0], county_time, now)
+    return {"origin": lost, "size": size, "root": b64(found[0]), "receipt": receipt}
+
+
+def _fill_size(tx: Tx, caller: StationRow, log: str) -> int | None:
+    """How far ``caller`` may read ``log``: its own receipted size, or the acknowledged
+    size of a lost PC somewhere up its chain of predecessors; None: not at all."""
+    if log == caller.origin:
+        return caller.receipt_size
+    current = caller.origin
+    for _ in range(MAX_CHAIN):
+        link = tx.succession(current)
+        if link is None:
+            return None
+        if link[0] == log:
+            return link[1]
+        current = link[0]
+    return None
+
+
+def _succession_problem(tx: Tx, origin: str, start: int, entries: list[bytes]) -> str | None:
+    """A replacement PC's entry 1 must name the lost log exactly as the county holds it."""
+    if not start <= 1 < start + len(entries):
+        return None
+    link = tx.succession(origin)
+    if link is None:
+        return None
+    try:
+        entry = decode_entry(entries[1 - start])
+    except MalformedEntry:
+        return "entry 1 is not a log.succession entry"
+    named = entry.body.get("predecessor")
+    if entry.kind != SUCCESSION_KIND or not isinstance(named, dict) or (
+            named.get("origin"), named.get("size"), named.get("root")) != (
+            link[0], link[1], b64(link[2])):
+        return "entry 1 does not name the lost log's acknowledged size and root"
+    return None

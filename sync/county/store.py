@@ -9,17 +9,20 @@ race C2SP tlog-witness warns about. The server answers only after the commit ret
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from station_app.domain.merkle import EMPTY_ROOT
-from station_app.errors import CountyDatabaseUnavailable
+from station_app.domain.versions import APP_VERSION, version_key
+from station_app.errors import CountyDatabaseNewer, CountyDatabaseUnavailable
 
 try:
     import fcntl
@@ -27,8 +30,8 @@ except ImportError:  # pragma: no cover - Windows: SQLite's busy_timeout alone
     fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = 1
-# (version, statements) — applied in order, each in its own transaction; never edited once
-# released: a change is a new version.
+# (version, statements) — the pending ones applied in order, all in one transaction
+# (``CountyDb._migrate``); never edited once released: a change is a new version.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE station (
@@ -106,6 +109,63 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, (
     "ALTER TABLE rating_fact ADD COLUMN overturned INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE fact_day ADD COLUMN to_fix INTEGER NOT NULL DEFAULT 0",
     "DELETE FROM fact_state",
+)), (4, (
+    # Inspections (七有检查) and spot-check results (调阅) the county recorded, each sent down
+    # to its station as a notice; failed items make it a 整改通知 with a deadline (issue 6).
+    """CREATE TABLE county_notice (
+        notice TEXT PRIMARY KEY, station TEXT NOT NULL, source TEXT NOT NULL,
+        subject TEXT NOT NULL, day TEXT NOT NULL, results TEXT NOT NULL, deadline TEXT,
+        note TEXT NOT NULL, inspector TEXT NOT NULL, issued_at TEXT NOT NULL,
+        message_id TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX county_notice_subject ON county_notice (station, source, subject)",
+    "CREATE INDEX county_notice_station ON county_notice (station, notice)",
+)), (5, (
+    # Ratings made on the public QR page (docs/evaluation-qr.md): one row per case and
+    # 首评 (assess 1) or 追评 (2, 3 …), relayed to the station in the same transaction. No
+    # personal data: the rater is anonymous, the case number is the station's.
+    """CREATE TABLE qr_rating (
+        station TEXT NOT NULL, case_no TEXT NOT NULL, assess INTEGER NOT NULL,
+        level TEXT NOT NULL, reasons TEXT NOT NULL, comment TEXT NOT NULL,
+        received_at TEXT NOT NULL, rating_id TEXT NOT NULL,
+        PRIMARY KEY (station, case_no, assess))""",
+)), (6, (
+    # County auditors (docs/dashboard.md): only a hash of each bearer token is kept; every
+    # dashboard request and every unmask request is recorded with who and when.
+    """CREATE TABLE auditor (
+        name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, town TEXT,
+        created_at TEXT NOT NULL, revoked_at TEXT)""",
+    """CREATE TABLE audit_access (
+        id {serial}, auditor TEXT NOT NULL, at TEXT NOT NULL, method TEXT NOT NULL,
+        path TEXT NOT NULL, status INTEGER NOT NULL)""",
+    """CREATE TABLE unmask_request (
+        id {serial}, request_id TEXT NOT NULL UNIQUE, auditor TEXT NOT NULL,
+        at TEXT NOT NULL, station TEXT NOT NULL, case_no TEXT NOT NULL,
+        reason TEXT NOT NULL)""",
+    "CREATE INDEX unmask_request_station ON unmask_request (station, id)",
+)), (7, (
+    # Recovery from a lost PC (docs/recovery.md): an enrollment code may be approved as the
+    # replacement of one origin (``replaces``), and the new origin is recorded as that
+    # origin's successor, with the acknowledged size and root its log must name.
+    "ALTER TABLE ticket ADD COLUMN replaces TEXT",
+    """CREATE TABLE succession (
+        origin TEXT PRIMARY KEY, predecessor TEXT NOT NULL, size BIGINT NOT NULL,
+        root BLOB NOT NULL, county_time BIGINT NOT NULL, approved_at TEXT NOT NULL)""",
+)), (8, (
+    # A station's answer to an unmask request (docs/dashboard.md), kept as it arrived: the
+    # signed envelope, sealed to the county's KEM key. No clear personal data is stored;
+    # the requesting auditor's GET opens it, until the answer expires.
+    """CREATE TABLE unmask_answer (
+        request_id TEXT PRIMARY KEY, origin TEXT NOT NULL, envelope TEXT NOT NULL,
+        received_at TEXT NOT NULL)""",
+)), (9, (
+    # Persisted station audits (sync/county/audit_results.py, docs/dashboard.md): one row
+    # per live log and period, valid while its inputs, the thresholds and the day are the
+    # ones it was computed with; every dashboard worker reads the same results.
+    """CREATE TABLE audit_result (
+        origin TEXT NOT NULL, period TEXT NOT NULL, station TEXT NOT NULL,
+        size BIGINT NOT NULL, inputs TEXT NOT NULL, thresholds TEXT NOT NULL,
+        day TEXT NOT NULL, status TEXT NOT NULL, findings TEXT NOT NULL, kpis TEXT NOT NULL,
+        audit TEXT NOT NULL, computed_at TEXT NOT NULL, PRIMARY KEY (period, origin))""",
 )),)
 
 
@@ -145,8 +205,13 @@ class CountyDb:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._opened: list[Any] = []
+        self.upgrade_copy: Path | None = None  # written by this open's upgrade, if any
         with self._lock:
-            self._migrate()
+            try:
+                self._migrate()
+            except BaseException:
+                self.close()
+                raise
 
     def _writer_lock(self) -> BinaryIO | None:
         """This thread's handle on the SQLite writers' lock file (None: PostgreSQL, an
@@ -229,16 +294,51 @@ class CountyDb:
         self._local = threading.local()
 
     def _migrate(self) -> None:
-        with self.write() as tx:
-            have = tx.schema_version()
-            for version, statements in MIGRATIONS:
-                if version <= have:
-                    continue
-                for sql in statements:
-                    tx.run(sql.format(serial="BIGSERIAL PRIMARY KEY" if self.postgres
-                                      else "INTEGER PRIMARY KEY AUTOINCREMENT"))
-                tx.run("INSERT INTO meta (key, value) VALUES ('schema', ?) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(version)])
+        """Every pending migration and the version stamp in ONE transaction (docs/upgrades.md):
+        an error or a crash half-way leaves the schema the earlier program left. On SQLite a
+        pre-upgrade copy is written first, under the same lock; PostgreSQL is copied with
+        ``pg_dump`` by its administrator before the upgrade. A database a newer program has
+        upgraded is refused before anything is written."""
+        try:
+            with self.write() as tx:
+                if self.postgres:  # server workers start together: one migrates, the rest wait
+                    tx.run("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+                have = tx.schema_version()
+                self._refuse_newer(tx, have)
+                pending = [(v, statements) for v, statements in MIGRATIONS if v > have]
+                if not pending and tx.meta("app_version") == APP_VERSION:
+                    return
+                if pending and have and not self.postgres:
+                    self.upgrade_copy = pre_upgrade_copy(_sqlite_path(self.url),
+                                                         f"schema{have}")
+                for version, statements in pending:
+                    for sql in statements:
+                        tx.run(sql.format(serial="BIGSERIAL PRIMARY KEY" if self.postgres
+                                          else "INTEGER PRIMARY KEY AUTOINCREMENT"))
+                    tx.set_meta("schema", str(version))
+                tx.set_meta("app_version", APP_VERSION)
+        except BaseException:
+            if self.upgrade_copy is not None:  # nothing was upgraded: the copy is moot
+                self.upgrade_copy.unlink(missing_ok=True)
+                with suppress(OSError):
+                    self.upgrade_copy.parent.rmdir()
+                self.upgrade_copy = None
+            raise
+        if self.upgrade_copy is not None:
+            prune_upgrade_copies(self.upgrade_copy.parent)
+
+    def _refuse_newer(self, tx: Tx, have: int) -> None:
+        stamped = tx.meta("app_version") if have else None
+        newest = MIGRATIONS[-1][0]
+        try:
+            newer_program = stamped is not None and version_key(stamped) > version_key(
+                APP_VERSION)
+        except ValueError:
+            newer_program = True
+        if have > newest or newer_program:
+            found = f"{stamped or '未知'} 版，数据库结构 {have}"
+            raise CountyDatabaseNewer(url=redact_url(self.url), found=found,
+                                      ours=f"{APP_VERSION} 版，数据库结构 {newest}")
 
 
 def is_postgres(url: str) -> bool:
@@ -257,6 +357,58 @@ def redact_url(url: str) -> str:
 
 def _sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+
+
+UPGRADE_BACKUPS = "upgrade-backups"
+MIGRATION_LOCK = 0x56534331  # "VSC1": the PostgreSQL advisory lock the migrating open holds
+KEEP_UPGRADE_COPIES = 3
+
+
+def pre_upgrade_copy(path: str, label: str) -> Path | None:
+    """A consistent copy of the SQLite database as last committed (SQLite's online backup
+    through a reader of its own: the caller holds the write lock), written under a
+    temporary name, fsync'd, then renamed; the newest ``KEEP_UPGRADE_COPIES`` are kept."""
+    if path == ":memory:":
+        return None
+    source = Path(path).resolve()
+    backups = source.parent / UPGRADE_BACKUPS
+    backups.mkdir(exist_ok=True)
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = backups / f"county-{label}-{when}.db"
+    partial = target.with_suffix(".part")
+    try:
+        reader = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, isolation_level=None)
+        copy = sqlite3.connect(str(partial), isolation_level=None)
+        try:
+            reader.backup(copy)
+        finally:
+            copy.close()
+            reader.close()
+        _fsync(partial)
+        os.replace(partial, target)
+        _fsync(backups)
+    except (OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
+        raise CountyDatabaseUnavailable(url=str(source),
+                                        reason=f"无法写入升级前备份（{exc}），未做升级") from None
+    return target
+
+
+def prune_upgrade_copies(backups: Path, keep: int = KEEP_UPGRADE_COPIES) -> None:
+    """Keep the newest ``keep`` pre-upgrade copies of the county database."""
+    copies = sorted(backups.glob("county-*.db"), key=lambda p: p.name.rsplit("-", 1)[1])
+    for old in copies[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    if path.is_dir() and os.name == "nt":
+        return  # Windows cannot open a folder to flush it
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_connect(url: str) -> sqlite3.Connection:
@@ -299,6 +451,14 @@ class Tx:
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row = self.run(sql, params).fetchone()
         return None if row is None else tuple(_plain(v) for v in row)
+
+    def meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", [key])
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.run("INSERT INTO meta (key, value) VALUES (?, ?) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
 
     def schema_version(self) -> int:
         if self.postgres:
@@ -358,6 +518,34 @@ class Tx:
         row = self.one("SELECT mac_key, expires_at, used_at, failures FROM ticket "
                        "WHERE station = ?" + (" FOR UPDATE" if self.postgres else ""), [station])
         return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def ticket_replaces(self, station: str) -> str | None:
+        """The origin an open enrollment code was approved to replace (None: a plain one)."""
+        row = self.one("SELECT replaces FROM ticket WHERE station = ?", [station])
+        return None if row is None else row[0]
+
+    def set_ticket_replaces(self, station: str, origin: str) -> None:
+        self.run("UPDATE ticket SET replaces = ? WHERE station = ?", [origin, station])
+
+    # --------------------------------------------------------------- succession
+
+    def add_succession(self, origin: str, predecessor: str, size: int, root: bytes,
+                       county_time: int, at: str) -> None:
+        self.run("INSERT INTO succession (origin, predecessor, size, root, county_time, "
+                 "approved_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 [origin, predecessor, size, root, county_time, at])
+
+    def succession(self, origin: str) -> tuple[str, int, bytes, int, str] | None:
+        """(predecessor, its acknowledged size and root, receipt time, approval time) of a
+        replacement PC's origin; None for an origin that replaced nothing."""
+        row = self.one("SELECT predecessor, size, root, county_time, approved_at "
+                       "FROM succession WHERE origin = ?", [origin])
+        return None if row is None else (row[0], int(row[1]), row[2], int(row[3]), row[4])
+
+    def successor(self, predecessor: str) -> str | None:
+        row = self.one("SELECT origin FROM succession WHERE predecessor = ? "
+                       "ORDER BY approved_at DESC, origin LIMIT 1", [predecessor])
+        return None if row is None else row[0]
 
     def ticket_failed(self, station: str) -> None:
         self.run("UPDATE ticket SET failures = failures + 1 WHERE station = ?", [station])
@@ -483,7 +671,49 @@ class Tx:
         return self.all("SELECT seq, envelope FROM relay WHERE to_station = ? AND seq > ? "
                         "ORDER BY seq LIMIT ?", [station, after, limit])
 
+    # --------------------------------------------------------------- QR ratings
+
+    def qr_ratings(self, station: str, case_no: str) -> int:
+        """How many ratings (首评 and 追评) the QR page took for the case."""
+        row = self.one("SELECT COUNT(*) FROM qr_rating WHERE station = ? AND case_no = ?",
+                       [station, case_no])
+        return int(row[0]) if row else 0
+
+    def add_qr_rating(self, *, station: str, case_no: str, assess: int, level: str,
+                      reasons: str, comment: str, at: str, rating_id: str) -> bool:
+        """Store one rating; False if that case already has one with that number (two
+        submissions racing: the primary key decides, in one statement)."""
+        cursor = self.run("INSERT INTO qr_rating (station, case_no, assess, level, reasons, "
+                          "comment, received_at, rating_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT (station, case_no, assess) DO NOTHING",
+                          [station, case_no, assess, level, reasons, comment, at, rating_id])
+        return cursor.rowcount == 1
+
     # ------------------------------------------------------------------ audit facts
+
+    # ------------------------------------------------------------ county notices
+
+    def add_notice(self, row: Sequence[Any]) -> None:
+        """One notice: (notice, station, source, subject, day, results, deadline, note,
+        inspector, issued_at, message_id)."""
+        self.run("INSERT INTO county_notice (notice, station, source, subject, day, results,"
+                 " deadline, note, inspector, issued_at, message_id)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def notices(self, station: str | None = None) -> list[tuple[Any, ...]]:
+        sql = ("SELECT notice, station, source, subject, day, results, deadline, note,"
+               " inspector, issued_at, message_id FROM county_notice")
+        return self.all(sql + " WHERE station = ? ORDER BY notice", [station]) if station \
+            else self.all(sql + " ORDER BY notice")
+
+    def notice_for(self, station: str, source: str, subject: str) -> str | None:
+        row = self.one("SELECT notice FROM county_notice WHERE station = ? AND source = ?"
+                       " AND subject = ?", [station, source, subject])
+        return None if row is None else str(row[0])
+
+    def notices_numbered(self, prefix: str) -> int:
+        row = self.one("SELECT COUNT(*) FROM county_notice WHERE notice LIKE ?", [prefix + "%"])
+        return int(row[0]) if row else 0
 
     def fact_sizes(self) -> dict[str, int]:
         """The log size each station's facts were made from."""
@@ -546,6 +776,142 @@ class Tx:
             "SELECT station, COUNT(*), SUM(CASE WHEN overdue_from <= ? THEN 1 ELSE 0 END) "
             f"FROM case_fact WHERE is_open = 1{one} GROUP BY station", [now, *extra])]
         return out
+
+    # ----------------------------------------------------------- persisted audits
+
+    def audit_inputs(self) -> dict[str, dict[str, Any]]:
+        """What a station audit reads besides the log and "now", per origin (evidence,
+        quarantine, checkpoint and receipt counts, the succession link) and per station
+        code (the county's notices): counted in a few grouped queries for every log."""
+        counts: dict[str, dict[str, Any]] = {}
+        for table, name in (("evidence", "evidence"), ("quarantine", "quarantine"),
+                            ("checkpoint", "checkpoints"), ("receipt", "receipts")):
+            for origin, n in self.all(f"SELECT origin, COUNT(*) FROM {table} GROUP BY origin"):
+                counts.setdefault(f"log:{origin}", {})[name] = int(n)
+        for origin, predecessor, size in self.all(
+                "SELECT origin, predecessor, size FROM succession"):
+            counts.setdefault(f"log:{origin}", {})["succeeds"] = [predecessor, int(size)]
+        for station, n, newest in self.all(
+                "SELECT station, COUNT(*), MAX(issued_at) FROM county_notice GROUP BY station"):
+            counts[f"station:{station}"] = {"notices": int(n), "newest": newest}
+        return counts
+
+    def audit_result_keys(self, period: str, station: str | None = None
+                          ) -> dict[str, tuple[str, str, str, str]]:
+        """origin → (inputs, thresholds, day, computed at) of the kept audits of ``period``."""
+        one = " AND station = ?" if station else ""
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in self.all(
+            "SELECT origin, inputs, thresholds, day, computed_at FROM audit_result "
+            f"WHERE period = ?{one}", [period, *([station] if station else [])])}
+
+    def audit_results(self, period: str, origins: Sequence[str]
+                      ) -> list[tuple[str, str, str, str, str]]:
+        """(origin, findings, kpis, audit, computed at) of these logs' kept audits."""
+        out: list[tuple[str, str, str, str, str]] = []
+        for start in range(0, len(origins), 500):  # under SQLite's bound-parameter limit
+            chunk = list(origins[start:start + 500])
+            out += self.all("SELECT origin, findings, kpis, audit, computed_at FROM "
+                            f"audit_result WHERE period = ? AND origin IN "
+                            f"({', '.join('?' * len(chunk))})", [period, *chunk])
+        return out
+
+    def put_audit_result(self, *, origin: str, period: str, station: str, size: int,
+                         inputs: str, thresholds: str, day: str, status: str, findings: str,
+                         kpis: str, audit: str, computed_at: str) -> None:
+        self.run("INSERT INTO audit_result (origin, period, station, size, inputs, thresholds,"
+                 " day, status, findings, kpis, audit, computed_at) VALUES "
+                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (period, origin) DO UPDATE "
+                 "SET station = excluded.station, size = excluded.size, "
+                 "inputs = excluded.inputs, thresholds = excluded.thresholds, "
+                 "day = excluded.day, status = excluded.status, findings = excluded.findings,"
+                 " kpis = excluded.kpis, audit = excluded.audit, "
+                 "computed_at = excluded.computed_at",
+                 [origin, period, station, size, inputs, thresholds, day, status, findings,
+                  kpis, audit, computed_at])
+
+    def audit_result_sizes(self, period: str) -> dict[str, tuple[int, str]]:
+        """origin → (log size audited, computed at) of the kept audits of ``period``."""
+        return {r[0]: (int(r[1]), r[2]) for r in self.all(
+            "SELECT origin, size, computed_at FROM audit_result WHERE period = ?", [period])}
+
+    # ------------------------------------------------------------------ auditors
+
+    def add_auditor(self, name: str, token_hash: str, town: str | None, at: str) -> bool:
+        """A new auditor; False if the name is taken (a revoked name stays taken)."""
+        cursor = self.run("INSERT INTO auditor (name, token_hash, town, created_at, "
+                          "revoked_at) VALUES (?, ?, ?, ?, NULL) ON CONFLICT (name) DO NOTHING",
+                          [name, token_hash, town, at])
+        return cursor.rowcount == 1
+
+    def auditors(self) -> list[tuple[str, str | None, str, str | None]]:
+        """(name, town, created at, revoked at) of every auditor, by name."""
+        return self.all("SELECT name, town, created_at, revoked_at FROM auditor ORDER BY name")
+
+    def auditor_by_token(self, token_hash: str) -> tuple[str, str | None] | None:
+        """(name, town) of the live auditor holding the token with this hash."""
+        row = self.one("SELECT name, town FROM auditor WHERE token_hash = ? AND "
+                       "revoked_at IS NULL", [token_hash])
+        return None if row is None else (row[0], row[1])
+
+    def revoke_auditor(self, name: str, at: str) -> bool:
+        cursor = self.run("UPDATE auditor SET revoked_at = ? WHERE name = ? AND "
+                          "revoked_at IS NULL", [at, name])
+        return cursor.rowcount == 1
+
+    def log_access(self, auditor: str, at: str, method: str, path: str, status: int) -> None:
+        self.run("INSERT INTO audit_access (auditor, at, method, path, status) "
+                 "VALUES (?, ?, ?, ?, ?)", [auditor, at, method, path[:500], status])
+
+    def access_log(self, limit: int = 1000) -> list[tuple[str, str, str, str, int]]:
+        """The newest dashboard requests: (auditor, at, method, path, status)."""
+        return self.all("SELECT auditor, at, method, path, status FROM audit_access "
+                        "ORDER BY id DESC LIMIT ?", [limit])
+
+    def add_unmask_request(self, request_id: str, auditor: str, at: str, station: str,
+                           case_no: str, reason: str) -> None:
+        self.run("INSERT INTO unmask_request (request_id, auditor, at, station, case_no, "
+                 "reason) VALUES (?, ?, ?, ?, ?, ?)",
+                 [request_id, auditor, at, station, case_no, reason])
+
+    def unmask_requests(self, station: str | None = None
+                        ) -> list[tuple[str, str, str, str, str, str]]:
+        """(request id, auditor, at, station, case, reason), oldest first."""
+        sql = "SELECT request_id, auditor, at, station, case_no, reason FROM unmask_request"
+        return self.all(sql + " WHERE station = ? ORDER BY id", [station]) if station \
+            else self.all(sql + " ORDER BY id")
+
+    def unmask_request(self, request_id: str) -> tuple[str, str, str, str, str, str] | None:
+        """(request id, auditor, at, station, case, reason) of one request."""
+        row = self.one("SELECT request_id, auditor, at, station, case_no, reason FROM "
+                       "unmask_request WHERE request_id = ?", [request_id])
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4], row[5])
+
+    def add_unmask_answer(self, request_id: str, origin: str, envelope: str, at: str) -> bool:
+        """Keep a station's sealed answer once; False if that request was answered already."""
+        cursor = self.run("INSERT INTO unmask_answer (request_id, origin, envelope, "
+                          "received_at) VALUES (?, ?, ?, ?) ON CONFLICT (request_id) "
+                          "DO NOTHING", [request_id, origin, envelope, at])
+        return cursor.rowcount == 1
+
+    def unmask_answer(self, request_id: str) -> tuple[str, str, str] | None:
+        """(origin, sealed envelope, received at) of a request's answer."""
+        row = self.one("SELECT origin, envelope, received_at FROM unmask_answer WHERE "
+                       "request_id = ?", [request_id])
+        return None if row is None else (row[0], row[1], row[2])
+
+    def purge_unmask_answers(self, received_before: str) -> int:
+        """Drop the sealed content of answers that arrived by ``received_before`` (ISO,
+        the county clock's offset): expired, they need not stay decryptable. The row stays,
+        so the request still shows as answered-then-expired."""
+        return self.run("UPDATE unmask_answer SET envelope = '' WHERE received_at <= ? AND "
+                        "envelope <> ''", [received_before]).rowcount
+
+    def unmask_answer_times(self, station: str | None = None) -> dict[str, str]:
+        """Request id → when its answer arrived, for the requests (of ``station``) answered."""
+        sql = ("SELECT a.request_id, a.received_at FROM unmask_answer a JOIN unmask_request r"
+               " ON r.request_id = a.request_id")
+        rows = self.all(sql + " WHERE r.station = ?", [station]) if station else self.all(sql)
+        return {r[0]: r[1] for r in rows}
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:

@@ -2,20 +2,27 @@
 
 ``import_bundle`` feeds a station's export through the very ``County`` calls the web API
 makes (``add_checkpoint``, then ``add_entries`` from the county's cursor) and answers with a
-reply bundle: the receipt, the key set and the county's current publications.
+reply bundle: the receipt, the key set and the county's current publications. Relayed
+messages ride along (record type 5): the station's sealed envelopes go through ``relay``
+exactly as ``POST /v1/relay`` sends them, and the reply carries what the county stored and
+every message queued for the station after the fetch cursor it signed in its export.
 ``export_bundle`` writes the same reply without an upload, for a station that only needs
-the county's news. The station's half is ``sync.usb``.
+the county's news (its messages then follow the last one its uploaded log shows it took).
+The station's half is ``sync.usb``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from station_app.crypto import signature_checker
+from station_app.domain.log import MalformedEntry, decode_entry
 from station_app.errors import CountyStationUnknown, SyncFileInvalid, SyncRefused
 from sync.county.service import County, Reply
+from sync.county.store import StationRow, Tx
 from sync.protocol import (
     REC_CHECKPOINT,
     REC_KEYSET,
@@ -23,14 +30,18 @@ from sync.protocol import (
     REC_PACKAGE,
     REC_PUBLICATION,
     REC_RECEIPT,
+    REC_RELAY,
     REC_STATION_TIME,
     ProtocolError,
     bundle_bytes,
     parse_bundle,
     parse_checkpoint_request,
+    parse_json_object,
     parse_package,
     parse_receipt,
+    unb64,
 )
+from sync.relay import envelope_bytes, fetch_message, open_envelope, parse_envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,9 @@ class Upload:
     station_time: str | None
     requests: list[bytes]  # add-checkpoint bodies, one per size the county may have committed
     packages: dict[int, bytes] = field(default_factory=dict)  # by first entry index
+    envelopes: list[dict[str, Any]] = field(default_factory=list)  # relayed messages to post
+    wanted: list[str] = field(default_factory=list)  # recipients whose certificate it needs
+    taken: dict[str, Any] | None = None  # its signed fetch cursor: after, time, signature
 
 
 def read_upload(data: bytes, name: str = "") -> Upload:
@@ -68,7 +82,39 @@ def read_upload(data: bytes, name: str = "") -> Upload:
             upload.packages[header.start] = body
     except ProtocolError as exc:
         raise invalid(exc.reason) from None
-    return upload
+    cursors = [c for body in found.get(REC_RELAY, [])
+               if (c := _read_relay(upload, body, invalid)) is not None]
+    if len(cursors) > 1:
+        raise invalid("文件中的转交游标不止一份")
+    return replace(upload, taken=cursors[0]) if cursors else upload
+
+
+def _read_relay(upload: Upload, body: bytes, invalid: Any) -> dict[str, Any] | None:
+    """One type-5 record of an export: ``{"envelope": …}``, ``{"want": code}`` or
+    ``{"taken": {"after", "time", "signature"}}`` (docs/sync.md, "USB")."""
+    try:
+        record = parse_json_object(body, "relay record")
+        (key, value), = record.items()
+        if key == "envelope":
+            header, _ = parse_envelope(value)
+            if header.sender != upload.origin:
+                raise invalid("文件中的转交消息属于另一个站点")
+            upload.envelopes.append(value)
+        elif key == "want" and isinstance(value, str) and 0 < len(value) <= 40:
+            upload.wanted.append(value)
+        elif key == "taken" and _cursor_shape(value):
+            return dict(value)
+        else:
+            raise ValueError(key)
+    except (ProtocolError, ValueError):
+        raise invalid("文件中的转交记录格式不对") from None
+    return None
+
+
+def _cursor_shape(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"after", "time", "signature"} \
+        and type(value["after"]) is int and value["after"] >= 0 \
+        and isinstance(value["time"], str) and isinstance(value["signature"], str)
 
 
 def import_bundle(county: County, data: bytes, *, name: str = "") -> bytes:
@@ -81,14 +127,17 @@ def import_bundle(county: County, data: bytes, *, name: str = "") -> bytes:
     state = county.status(upload.origin)
     if state.status != 200:
         raise CountyStationUnknown(value=upload.origin)
+    after = _check_relay(county, upload, name)  # before anything is stored
     reply = _commit_checkpoint(county, upload, name)
     if reply is None:  # the county committed a later checkpoint than any in the file
-        return reply_bundle(county, upload.origin, _stale(upload, state.body))
-    if reply.status == 200:
+        receipt: str | None = _stale(upload, state.body)
+    elif reply.status == 200:
         receipt = reply.body.get("receipt")
     else:
         receipt = _feed_packages(county, upload, int(reply.body["next"]), name)
-    return reply_bundle(county, upload.origin, receipt)
+    posted = _post_envelopes(county, upload, name)
+    return reply_bundle(county, upload.origin, receipt,
+                        relay=_relay_reply(county, upload.origin, after, posted, upload.wanted))
 
 
 def _commit_checkpoint(county: County, upload: Upload, name: str) -> Reply | None:
@@ -146,24 +195,124 @@ def _covering(packages: Mapping[int, bytes], cursor: int) -> bytes | None:
 
 
 def export_bundle(county: County, station: str) -> bytes:
-    """A reply bundle for ``station`` without an upload: its newest receipt and the news."""
+    """A reply bundle for ``station`` without an upload: its newest receipt, the news, and
+    the messages after the last one its uploaded log shows it took in."""
     with county.db.read() as tx:
         live = [s for s in tx.stations(station) if s.revoked_at is None]
         if not live:
             raise CountyStationUnknown(value=station)
         origin = live[-1].origin
         receipt = tx.receipt(origin, live[-1].receipt_size) if live[-1].receipt_size else None
-    return reply_bundle(county, origin, receipt)
+        after = taken_in_log(tx, live[-1])
+    return reply_bundle(county, origin, receipt, relay=_relay_reply(county, origin, after))
 
 
-def reply_bundle(county: County, origin: str, receipt: str | None) -> bytes:
+def reply_bundle(county: County, origin: str, receipt: str | None,
+                 relay: list[dict[str, Any]] | None = None) -> bytes:
     records = [(REC_ORIGIN, origin.encode())]
     if receipt:
         records.append((REC_RECEIPT, receipt.encode()))
     records.append((REC_KEYSET, _json(county.keys.keyset)))
     docs = county.publications({}).body.get("publications", [])
     records += [(REC_PUBLICATION, _json(doc)) for doc in docs]
+    records += [(REC_RELAY, _json(r)) for r in relay or []]
     return bundle_bytes(records)
+
+
+# --------------------------------------------------------------------------- relay
+
+
+def _check_relay(county: County, upload: Upload, name: str) -> int | None:
+    """The envelopes' signatures and the signed cursor, checked with the station's log key
+    before anything is stored (``relay`` checks the envelopes again, as online). Returns the
+    cursor: the messages the reply must carry are those after it."""
+    invalid = _invalid(name)
+    with county.db.read() as tx:
+        st = tx.station(upload.origin)
+    assert st is not None  # county.status found it
+    check = signature_checker(st.log_public)
+    for envelope in upload.envelopes:
+        try:
+            open_envelope(envelope, st.log_public, check)
+        except ProtocolError:
+            raise invalid("文件中的转交消息签名无效") from None
+    if upload.taken is None:
+        return None
+    taken = upload.taken
+    message = fetch_message(origin=st.origin, station=st.code, after=taken["after"],
+                            time=taken["time"])
+    try:
+        good = check(message, unb64(taken["signature"], size=64))
+    except ProtocolError:
+        good = False
+    if not good:
+        raise invalid("文件中的转交游标签名无效")
+    return int(taken["after"])
+
+
+def _post_envelopes(county: County, upload: Upload, name: str) -> list[dict[str, Any]]:
+    """Each envelope through ``County.relay``, the ``POST /v1/relay`` call: stored once per
+    (sender, id), so a message already received online or from an earlier file is just
+    confirmed again."""
+    answers: list[dict[str, Any]] = []
+    for envelope in upload.envelopes:
+        reply = county.relay(envelope_bytes(envelope))
+        error = str(reply.body.get("error", ""))
+        message_id = envelope["doc"]["id"]
+        if reply.status == 200:
+            answers.append({"stored": message_id})
+        elif reply.status in (403, 409) and error in ("unknown-recipient", "recipient-key"):
+            answers.append({"retry": {"id": message_id, "error": error,
+                                      "to": envelope["doc"]["to"]}})
+        else:
+            raise _refusal(reply, name)
+    return answers
+
+
+def _relay_reply(county: County, origin: str, after: int | None,
+                 posted: list[dict[str, Any]] | None = None, wanted: list[str] | None = None
+                 ) -> list[dict[str, Any]]:
+    """The reply's type-5 records: what became of the station's messages, the certificates
+    it asked for (and those of recipients with a new device), then ``after`` and every
+    message queued for the station after it."""
+    posted = posted or []
+    codes = list(wanted or []) + [p["retry"]["to"] for p in posted
+                                  if p.get("retry", {}).get("error") == "recipient-key"]
+    certs = [county.certificate(c) for c in dict.fromkeys(codes)]
+    records = [{"stored": p["stored"]} if "stored" in p else
+               {"retry": {"id": p["retry"]["id"], "error": p["retry"]["error"]}}
+               for p in posted]
+    records += [{"certificate": c.body["certificate"]} for c in certs if c.status == 200]
+    with county.db.read() as tx:
+        st = tx.station(origin)
+        if after is None:
+            after = taken_in_log(tx, st) if st else 0
+    if st is None:
+        return records
+    messages = county.relay_backlog(st.code, after)
+    return records + [{"after": after}] + [{"message": m} for m in messages]
+
+
+def taken_in_log(tx: Tx, st: StationRow) -> int:
+    """The county sequence number of the last message the station's uploaded log shows it
+    took in (every relayed-message entry names it as ``seq``, with ``from`` and ``id``).
+    The station takes messages in order and moves its cursor in the same transaction, so
+    everything up to it has been taken in: a message after it is never dropped."""
+    end = st.size
+    while end > 0:
+        start = max(0, end - 1024)
+        for _idx, blob, _leaf in reversed(tx.entries(st.origin, start, end)):
+            data = bytes(blob)  # a memoryview on PostgreSQL
+            if b'"seq"' not in data:
+                continue
+            try:
+                body = decode_entry(data).body
+            except MalformedEntry:
+                continue
+            if type(body.get("seq")) is int and "from" in body and "id" in body:
+                return int(body["seq"])
+        end = start
+    return 0
 
 
 def reply_summary(data: bytes) -> dict[str, Any]:
@@ -171,8 +320,11 @@ def reply_summary(data: bytes) -> dict[str, Any]:
     found = _by_type(parse_bundle(data))
     receipt = found.get(REC_RECEIPT, [b""])[0].decode()
     size = parse_receipt(receipt).size if receipt else None
+    relay = [json.loads(r) for r in found.get(REC_RELAY, [])]
     return {"origin": found[REC_ORIGIN][0].decode(), "receipt_size": size,
-            "publications": len(found.get(REC_PUBLICATION, []))}
+            "publications": len(found.get(REC_PUBLICATION, [])),
+            "relay_stored": sum("stored" in r for r in relay),
+            "relay_messages": sum("message" in r for r in relay)}
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -257,6 +257,8 @@ def test_a_history_conflict_stops_automatic_sync(
     shutil.copytree(village.folder, backup)  # the PC restored from yesterday's copy …
     append_notes(village, 3)
     sync_once(village, transport)  # … after today's entries had reached the county
+    with Station.open(backup) as restored:  # … and written on before syncing: a fork (an
+        append_notes(restored, 1)  # untouched older copy is filled, tests/sync/test_recovery)
 
     seen = Recorder()
     auto = running(backup, listener=seen)

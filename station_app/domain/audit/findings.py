@@ -12,6 +12,7 @@ clock set back); amber means a pattern somebody should look at (补录, a long s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,6 +54,10 @@ class FindingCode(StrEnum):
     SEVEN_HAVES_PHOTO_MISSING = "SEVEN_HAVES_PHOTO_MISSING"
     SEVEN_HAVES_NOT_MET = "SEVEN_HAVES_NOT_MET"
     BAD_REVIEW_OVERDUE = "BAD_REVIEW_OVERDUE"
+    RECOVERED_AFTER_LOSS = "RECOVERED_AFTER_LOSS"
+    RECTIFICATION_UNDELIVERED = "RECTIFICATION_UNDELIVERED"
+    RECTIFICATION_OVERDUE = "RECTIFICATION_OVERDUE"
+    RECTIFICATION_DISPUTED = "RECTIFICATION_DISPUTED"
 
     @property
     def label(self) -> str:
@@ -88,6 +93,10 @@ _CODES: Mapping[FindingCode, tuple[str, Severity]] = {
     FindingCode.SEVEN_HAVES_PHOTO_MISSING: ("七有自查照片缺失或与哈希不符", _R),
     FindingCode.SEVEN_HAVES_NOT_MET: ("七有自查有未达标项", _A),
     FindingCode.BAD_REVIEW_OVERDUE: ("差评整改超期", _A),
+    FindingCode.RECOVERED_AFTER_LOSS: ("原电脑丢失后由新电脑接续（有无法恢复的时段）", _A),
+    FindingCode.RECTIFICATION_UNDELIVERED: ("县级通知尚未送达站点", _A),
+    FindingCode.RECTIFICATION_OVERDUE: ("整改通知超期未整改", _A),
+    FindingCode.RECTIFICATION_DISPUTED: ("站点对整改通知有异议", _A),
 }
 
 
@@ -116,6 +125,24 @@ class Finding:
                 "severity": self.severity.value, "label": self.code.label,
                 "message": self.message, "entries": list(self.entries),
                 "numbers": list(self.numbers), "evidence": dict(self.evidence)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """The finding ``to_dict`` gave (its ``label`` is the code's, so not read back)."""
+        return cls(station=str(data["station"]), code=FindingCode(data["code"]),
+                   severity=Severity(data["severity"]), message=str(data["message"]),
+                   entries=tuple(int(i) for i in data.get("entries", ())),
+                   numbers=tuple(str(n) for n in data.get("numbers", ())),
+                   evidence=dict(data.get("evidence") or {}))
+
+
+def findings_to_json(findings: Iterable[Finding]) -> str:
+    """Findings as JSON text (a list of ``to_dict``), e.g. to keep an audit's result."""
+    return json.dumps([f.to_dict() for f in findings], ensure_ascii=False, sort_keys=True)
+
+
+def findings_from_json(text: str) -> tuple[Finding, ...]:
+    return tuple(Finding.from_dict(d) for d in json.loads(text))
 
 
 def finding(station: str, code: FindingCode, message: str, *, entries: Iterable[int] = (),

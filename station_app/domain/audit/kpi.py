@@ -122,6 +122,14 @@ class KpiResult:
                 "numerator_cases": list(self.numerator_cases),
                 "denominator_cases": list(self.denominator_cases)}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KpiResult:
+        """The result ``to_dict`` gave (name and value follow from the code and counts)."""
+        return cls(code=str(data["code"]), numerator=int(data["numerator"]),
+                   denominator=int(data["denominator"]),
+                   numerator_cases=tuple(str(n) for n in data.get("numerator_cases", ())),
+                   denominator_cases=tuple(str(n) for n in data.get("denominator_cases", ())))
+
 
 # --------------------------------------------------------------------------- inputs
 

@@ -28,6 +28,13 @@ _LIMITS: Mapping[str, tuple[str, int, int]] = {
     "spot_cases_amber": ("抽查件数：黄色站点", 0, 1000),
     "spot_cases_red": ("抽查件数：红色站点", 0, 1000),
     "spot_flagged_case_weight": ("被标记办件的抽中权重", 1, 100),
+    "rectify_working_days": ("整改期限（工作日）", 1, 60),
+    "rag_on_time_red_pct": ("按时办结率低于此值为红色（%）", 0, 100),
+    "rag_on_time_amber_pct": ("按时办结率低于此值为黄色（%）", 0, 100),
+    "rag_satisfaction_red_pct": ("群众满意率低于此值为红色（%）", 0, 100),
+    "rag_satisfaction_amber_pct": ("群众满意率低于此值为黄色（%）", 0, 100),
+    "rag_overdue_red": ("当前超期办件达到此数为红色", 1, 10_000),
+    "rag_overdue_amber": ("当前超期办件达到此数为黄色", 1, 10_000),
 }
 
 
@@ -48,6 +55,11 @@ class AuditThresholds:
     clock_backwards_seconds: how far the wall clock may step back against the monotonic
         clock between two entries (NTP corrections) before it counts as set back.
     spot_*: cases drawn per station and month by status, and the weight of a flagged case.
+    rectify_working_days: the deadline of a 整改通知 (a failed inspection or spot-check
+        item), in working days on the county's calendar after the day it is issued.
+    rag_*: the dashboard's red/amber/green bands (``station_app.domain.audit.rag``): a rate
+        below ``*_red_pct`` is red, below ``*_amber_pct`` amber; open overdue cases at or
+        above ``rag_overdue_red`` are red, at or above ``rag_overdue_amber`` amber.
     """
 
     late_entry_hours: int = 24
@@ -61,6 +73,13 @@ class AuditThresholds:
     spot_cases_amber: int = 4
     spot_cases_red: int = 6
     spot_flagged_case_weight: int = 5
+    rectify_working_days: int = 10
+    rag_on_time_red_pct: int = 80
+    rag_on_time_amber_pct: int = 95
+    rag_satisfaction_red_pct: int = 80
+    rag_satisfaction_amber_pct: int = 90
+    rag_overdue_red: int = 3
+    rag_overdue_amber: int = 1
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -68,6 +87,14 @@ class AuditThresholds:
         if not self.spot_cases_green <= self.spot_cases_amber <= self.spot_cases_red:
             raise InvalidInput(field="spot_cases_amber", label="抽查件数",
                                reason="应满足 正常站点 ≤ 黄色站点 ≤ 红色站点")
+        for red, amber in (("rag_on_time_red_pct", "rag_on_time_amber_pct"),
+                           ("rag_satisfaction_red_pct", "rag_satisfaction_amber_pct")):
+            if getattr(self, red) > getattr(self, amber):
+                raise InvalidInput(field=red, label=_LIMITS[red][0],
+                                   reason="红色线不能高于黄色线")
+        if self.rag_overdue_amber > self.rag_overdue_red:
+            raise InvalidInput(field="rag_overdue_amber", label="当前超期办件达到此数为黄色",
+                               reason="黄色线不能高于红色线")
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

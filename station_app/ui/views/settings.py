@@ -1,5 +1,5 @@
-"""设置 (administrators): station details, the county server (sync), agents, holidays,
-printer, templates and users."""
+"""设置 (administrators): station details, the county server (sync), data backup, agents,
+holidays, printer, templates and users."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from station_app.domain.documents import DocKind
 from station_app.domain.users import Role
 from station_app.errors import FileInvalid
 from station_app.services.calendar import current_calendar, import_calendar
+from station_app.services.catalog import current_catalog
 from station_app.services.doc_templates import check_all, published_templates, templates_origin
-from station_app.services.documents import notice_board_outdated
+from station_app.services.notice_board import (
+    BoardState,
+    board_state,
+    refresh_notice_board,
+    set_published_items,
+)
+from station_app.services.notice_items import published_codes
 from station_app.services.printing import printers
 from station_app.services.profile import (
     PROFILE_FIELDS,
@@ -28,7 +35,7 @@ from station_app.services.users import add_user, users
 from station_app.ui import theme
 from station_app.ui.context import AppContext
 from station_app.ui.printing import print_document
-from station_app.ui.views import sync_settings
+from station_app.ui.views import backup, sync_settings
 
 
 def build(ctx: AppContext) -> ft.Control:
@@ -37,6 +44,7 @@ def build(ctx: AppContext) -> ft.Control:
         theme.title("设置", key="settings_title"),
         *_profile_section(ctx), ft.Divider(),
         *sync_settings.section(ctx), ft.Divider(),  # 县级服务器（同步）
+        *backup.section(ctx), ft.Divider(),  # 数据备份 (U盘)
         *_agents_section(ctx), ft.Divider(),
         *_calendar_section(ctx), ft.Divider(),
         *_printer_section(ctx), ft.Divider(),
@@ -62,7 +70,8 @@ def _profile_section(ctx: AppContext) -> list[ft.Control]:
         assert ctx.station is not None
         set_profile(ctx.station, {k: f.value or "" for k, f in fields.items()},
                     reason="在设置中修改")
-        ctx.toast("站点信息已保存")
+        refreshed = refresh_notice_board(ctx.station)  # the poster shows these details
+        ctx.toast("站点信息已保存" + ("；公示栏已更新，请打印张贴" if refreshed else ""))
 
     return [_heading("站点信息（用于文书和公示栏）"),
             theme.muted(f"{info.name} · 编码 {info.code} · 区划 {info.region} · "
@@ -86,6 +95,7 @@ def _agents_section(ctx: AppContext) -> list[ft.Control]:
         assert ctx.station is not None
         add_agent(ctx.station, name=fields["name"].value or "", role=fields["role"].value or "",
                   phone=fields["phone"].value or "", village=fields["village"].value or "")
+        refresh_notice_board(ctx.station)
         ctx.show("settings")
 
     return [_heading("代办员（公示栏）"), *rows, ft.Row(list(fields.values()), wrap=True),
@@ -94,16 +104,42 @@ def _agents_section(ctx: AppContext) -> list[ft.Control]:
 
 
 def _notice_board_part(ctx: AppContext) -> list[ft.Control]:
-    """Whether the 公示栏 on the wall still shows what is published, and a way to reprint it."""
+    """Whether the 公示栏 on the wall shows what is published, the items it publishes, and a
+    way to print it. A change that arrived some other way (a catalog from the county) is
+    caught up here: the poster is regenerated before its state is shown."""
     assert ctx.station is not None
-    outdated = notice_board_outdated(ctx.station)
-    state = {None: ("公示栏尚未打印", theme.DUE_SOON),
-             True: ("公示栏内容已变更（代办员、事项或站点信息），请重新打印并张贴", theme.DUE_SOON),
-             False: ("墙上的公示栏与当前公示内容一致", theme.MUTED)}[outdated]
-    return [ft.Row([ft.Text(state[0], size=theme.BODY, color=state[1], key="notice_board_state"),
+    refresh_notice_board(ctx.station)
+    state = board_state(ctx.station)
+    color = theme.MUTED if state is BoardState.CURRENT else theme.DUE_SOON
+    return [ft.Row([ft.Text(state.label, size=theme.BODY, color=color,
+                            key="notice_board_state"),
                     theme.button("打印公示栏", ctx.guard(
                         lambda _: _print_notice_board(ctx)), primary=False,
-                        key="notice_board_print")], wrap=True)]
+                        key="notice_board_print")], wrap=True),
+            *_notice_items_part(ctx)]
+
+
+def _notice_items_part(ctx: AppContext) -> list[ft.Control]:
+    """公示事项: which 可代办事项 the poster lists; all of them ticked means "every item",
+    so items in a later catalog are published too."""
+    assert ctx.station is not None
+    items = current_catalog(ctx.station).proxy_items()
+    chosen = published_codes(ctx.station)
+    boxes = {i.code: ft.Checkbox(label=f"{i.name}（{i.code}）", key=f"notice_item_{i.code}",
+                                 value=chosen is None or i.code in chosen) for i in items}
+
+    def save(_: Any) -> None:
+        assert ctx.station is not None
+        ticked = [code for code, box in boxes.items() if box.value]
+        set_published_items(ctx.station, None if len(ticked) == len(boxes) else ticked,
+                            reason="在设置中选择公示事项")
+        ctx.show("settings")
+
+    if not items:
+        return [theme.muted("尚未导入事项目录：公示栏没有可列出的事项")]
+    return [ft.Text("公示事项（可代办事项）", size=theme.BODY, weight=ft.FontWeight.BOLD),
+            ft.Column(list(boxes.values()), spacing=0),
+            theme.button("保存公示事项", ctx.guard(save), primary=False, key="notice_items_save")]
 
 
 async def _print_notice_board(ctx: AppContext) -> None:
@@ -115,6 +151,7 @@ def _remove_agent(ctx: AppContext, agent_id: str) -> Callable[[Any], None]:
     def go(_: Any) -> None:
         assert ctx.station is not None
         remove_agent(ctx.station, agent_id, reason="在设置中停止公示")
+        refresh_notice_board(ctx.station)
         ctx.show("settings")
     return go
 

@@ -4,8 +4,8 @@ Everyone sees the self-check in force (status, note and photo thumbnails per ite
 month's 记录簿 figures from the ledger; the station admin records the month's self-check:
 a status and a note per item, photos added by typing a file path (Flet's FilePicker needs the
 desktop client's file dialog, which a headless station or test cannot drive; the path works
-everywhere, and a USB stick's photos are a path too). A webcam is not offered: see
-``station_app.media.capture_webcam``.
+everywhere, and a USB stick's photos are a path too) or taken with the webcam (拍照:
+``station_app.ui.views.camera_dialog``; disabled, saying why, where OpenCV is missing).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 import flet as ft
 
-from station_app.domain.clock import local_day
+from station_app.domain.clock import local_day, to_cst
 from station_app.domain.seven import ITEMS, RECORD_BOOK, SelfCheck, Status
 from station_app.domain.users import CAN_ADMINISTER
 from station_app.errors import InvalidInput
+from station_app.services.camera import PhotoShot
 from station_app.services.seven import (
     PhotoFile,
     check_photo,
@@ -29,6 +30,7 @@ from station_app.services.seven import (
 )
 from station_app.ui import theme
 from station_app.ui.context import AppContext
+from station_app.ui.views.camera_dialog import camera_button
 
 SEVEN = tuple((i.name, i.evidence) for i in ITEMS)
 STATUS_OPTIONS = [(s.value, s.value) for s in Status]
@@ -105,7 +107,7 @@ def _form(ctx: AppContext, month: str, latest: SelfCheck | None,
     statuses: dict[str, ft.Dropdown] = {}
     notes: dict[str, ft.TextField] = {}
     paths: dict[str, ft.TextField] = {}
-    added: dict[str, list[Path]] = {i.name: [] for i in ITEMS}
+    added: dict[str, list[Path | PhotoShot]] = {i.name: [] for i in ITEMS}
     added_text: dict[str, ft.Text] = {}
     rows: list[ft.Control] = []
     for item in ITEMS:
@@ -121,6 +123,8 @@ def _form(ctx: AppContext, month: str, latest: SelfCheck | None,
                                 _add(ctx, item.name, paths, added, added_text),
                                 {"photo": paths[item.name], "photos": paths[item.name]}),
                                 key=f"seven_add_{item.code}", primary=False),
+                            camera_button(ctx, item.name, item.code,
+                                          _took(ctx, item.name, added, added_text)),
                             added_text[item.name]], wrap=True, spacing=8))
 
     def save(_: Any) -> None:
@@ -133,7 +137,8 @@ def _form(ctx: AppContext, month: str, latest: SelfCheck | None,
             ctx.station, month=month_field.value or "",
             statuses={n: d.value or "" for n, d in statuses.items()},
             notes={n: f.value or "" for n, f in notes.items()},
-            photos=[PhotoFile(n, p) for n, ps in added.items() for p in ps],
+            photos=[PhotoFile(n, p) if isinstance(p, Path) else p
+                    for n, ps in added.items() for p in ps],
             reason=reason.value or "")
         ctx.toast("七有自查已保存")
         ctx.show("seven")
@@ -149,13 +154,29 @@ def _form(ctx: AppContext, month: str, latest: SelfCheck | None,
 
 
 def _add(ctx: AppContext, name: str, paths: dict[str, ft.TextField],
-         added: dict[str, list[Path]], added_text: dict[str, ft.Text]) -> Any:
+         added: dict[str, list[Path | PhotoShot]], added_text: dict[str, ft.Text]) -> Any:
     def handler(_: Any) -> None:
         path = Path((paths[name].value or "").strip().strip('"'))
         check_photo(path)  # refused here, next to the path, not only at 保存
         added[name].append(path)
-        added_text[name].value = "已添加：" + "、".join(p.name for p in added[name])
+        added_text[name].value = _added(added[name])
         paths[name].value = ""
         ctx.page.update()
 
     return handler
+
+
+def _took(ctx: AppContext, name: str, added: dict[str, list[Path | PhotoShot]],
+          added_text: dict[str, ft.Text]) -> Any:
+    """What 使用这张 in the 拍照 dialog does with the shot: add it like a chosen file."""
+    def use(shot: PhotoShot) -> None:
+        added[name].append(shot)
+        added_text[name].value = _added(added[name])
+        ctx.page.update()
+
+    return use
+
+
+def _added(photos: list[Path | PhotoShot]) -> str:
+    return "已添加：" + "、".join(
+        p.name if isinstance(p, Path) else f"拍照 {to_cst(p.taken_at):%H:%M:%S}" for p in photos)

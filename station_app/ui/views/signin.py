@@ -58,7 +58,16 @@ def setup_wizard(ctx: AppContext, done: Callable[[User], None]) -> ft.Control:
         ft.Divider(),
         ft.Row([f["admin"], f["pin"], f["pin2"]], wrap=True),
         sample,
-        theme.button("创建站点", submit, key="setup_create", icon=ft.Icons.CHECK),
+        ft.Row([theme.button("创建站点", submit, key="setup_create", icon=ft.Icons.CHECK),
+                _county_entry(ctx)]),
+        ft.Divider(),
+        theme.muted("换了新电脑？有U盘上的备份，就从备份恢复；电脑丢失或损坏、没有最近的备份，"
+                    "请县级管理员批准更换电脑，凭替换注册码从县级恢复。"),
+        ft.Row([theme.button("从备份恢复", ctx.guard(lambda _: ctx.show("restore")),
+                             primary=False, key="setup_restore", icon=ft.Icons.RESTORE),
+                theme.button("更换电脑恢复（县级批准）", ctx.guard(lambda _: ctx.show("recover")),
+                             primary=False, key="setup_recover", icon=ft.Icons.SWAP_HORIZ)],
+               wrap=True),
     ], spacing=16, scroll=ft.ScrollMode.AUTO, tight=True))
 
 
@@ -106,7 +115,15 @@ def signin_screen(ctx: AppContext, done: Callable[[User], None], *,
                                   primary=False, key="signin_switch"))
     if info.demo and not locked_user:
         parts.append(theme.muted(DEMO_HINT, key="signin_demo_hint"))
+    if not locked_user:
+        parts.append(_county_entry(ctx))
     return _centered(ft.Column(parts, spacing=18, tight=True))
+
+
+def _county_entry(ctx: AppContext) -> ft.Control:
+    """县级审核登录: county auditors use this app against the county server, with a token."""
+    return theme.button("县级审核登录", ctx.guard(lambda _: ctx.open_county("")), primary=False,
+                        key="signin_county", icon=ft.Icons.ADMIN_PANEL_SETTINGS)
 
 
 def _centered(content: ft.Control) -> ft.Control:

@@ -16,7 +16,7 @@ from station_app.ui.syncstatus import SyncBadge, when
 from sync.auto import SyncStatus, SyncSummary, summary
 
 COLLECTIONS = {"catalog": "事项目录", "calendar": "节假日安排", "templates": "文书模板",
-               "revocations": "吊销名单"}
+               "revocations": "吊销名单", "app": "最低版本要求", "badreview": "差评整改期限"}
 
 
 def section(ctx: AppContext) -> list[ft.Control]:
