@@ -550,6 +550,23 @@ def mac(key: bytes, value: Any) -> str:
     return hmac.new(key, canonical_json(value), hashlib.sha256).hexdigest()
 
 
+def open_enrollment_reply(answer: Mapping[str, Any], tag: Any, secret: bytes,
+                          check_with: Callable[[bytes], Check]
+                          ) -> tuple[CountyKeys, dict[str, Any]]:
+    """The county's key set and the station certificate from an enrollment (or replacement)
+    reply. It must carry the code's MAC: that is what makes the root key trustworthy."""
+    if not mac_ok(secret, answer, tag):
+        raise ProtocolError("enrollment reply: bad MAC")
+    try:
+        root = unb64(answer["keyset"]["doc"]["root"], size=32)
+        keys = open_keyset(answer["keyset"], root, check_with)
+        cert = open_doc(answer["certificate"], purpose=CERT_PURPOSE,
+                        keys={k: check_with(v) for k, v in keys.cosigners.items()})
+    except (KeyError, TypeError, ValueError):
+        raise ProtocolError("enrollment reply: malformed") from None
+    return keys, cert
+
+
 def mac_ok(key: bytes, value: Any, tag: Any) -> bool:
     return isinstance(tag, str) and hmac.compare_digest(mac(key, value), tag)
 

@@ -60,7 +60,6 @@ from station_app.services.recovery import (
 from station_app.services.station import Station
 from station_app.store.keyfile import StationKeys, keys_path, read_keys, write_keys
 from sync.protocol import (
-    CERT_PURPOSE,
     CountyKeys,
     ProtocolError,
     Receipt,
@@ -69,8 +68,7 @@ from sync.protocol import (
     fill_message,
     key_id,
     mac,
-    mac_ok,
-    open_doc,
+    open_enrollment_reply,
     open_keyset,
     parse_enroll_text,
     parse_receipt,
@@ -348,13 +346,9 @@ def _check_reply(reply: Mapping[str, Any], secret: bytes, station: str, origin: 
     the lost log it replaces."""
     answer = {"certificate": reply.get("certificate"), "keyset": reply.get("keyset"),
               "replaces": reply.get("replaces")}
-    if not mac_ok(secret, answer, reply.get("mac")):
-        raise EnrollRefused()
     try:
-        root = unb64(answer["keyset"]["doc"]["root"], size=32)
-        keys = open_keyset(answer["keyset"], root, signature_checker)
-        cert = open_doc(answer["certificate"], purpose=CERT_PURPOSE,
-                        keys={k: signature_checker(v) for k, v in keys.cosigners.items()})
+        _keys, cert = open_enrollment_reply(answer, reply.get("mac"), secret,
+                                            signature_checker)
         replaces = dict(answer["replaces"])
         lost = str(replaces["origin"])
     except (ProtocolError, KeyError, TypeError, ValueError):

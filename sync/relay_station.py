@@ -375,6 +375,12 @@ def _open(station: Station, certs: Certificates, kem: KemKey, message: Mapping[s
         open_envelope(message["envelope"], sender_public, signature_checker(sender_public))
     except ProtocolError:
         raise Refused("bad-signature") from None
+    return header, cert, _decrypted(station, header, kem, ciphertext)
+
+
+def _decrypted(station: Station, header: RelayHeader, kem: KemKey, ciphertext: bytes
+               ) -> dict[str, Any]:
+    """The payload of a message addressed to this station, opened and checked."""
     _check_route(station, header, kem)
     try:
         payload = parse_payload(header.kind, kem.open(ciphertext, header.info()))
@@ -383,7 +389,7 @@ def _open(station: Station, certs: Certificates, kem: KemKey, message: Mapping[s
     except ProtocolError:
         raise Refused("malformed") from None
     _check_payload(station, header, payload)
-    return header, cert, payload
+    return payload
 
 
 def _county_kind(message: Mapping[str, Any]) -> bool:
@@ -409,15 +415,8 @@ def _open_from_county(station: Station, certs: Certificates, kem: KemKey,
         certs.keys = refresh_keys(station, certs.transport)
         if not _county_signed(certs.keys, message["envelope"]):
             raise Refused("bad-signature")
-    _check_route(station, header, kem)
-    try:
-        payload = parse_payload(header.kind, kem.open(ciphertext, header.info()))
-    except CryptoFailure:
-        raise Refused("undecryptable") from None
-    except ProtocolError:
-        raise Refused("malformed") from None
-    _check_payload(station, header, payload)
-    return header, {"origin": header.sender, "name": header.sender}, payload
+    return (header, {"origin": header.sender, "name": header.sender},
+            _decrypted(station, header, kem, ciphertext))
 
 
 def _county_signed(keys: CountyKeys, envelope: Any) -> bool:

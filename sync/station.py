@@ -32,7 +32,6 @@ from station_app.services.station import Station
 from station_app.store.keyfile import StationKeys, write_keys
 from sync.codec import compress
 from sync.protocol import (
-    CERT_PURPOSE,
     DICT_LEAVES,
     UPLOAD_LIMITS,
     CheckpointRequest,
@@ -47,15 +46,13 @@ from sync.protocol import (
     frame_entries,
     key_id,
     mac,
-    mac_ok,
-    open_doc,
+    open_enrollment_reply,
     open_keyset,
     pack_entries,
     package_bytes,
     parse_receipt,
     sha256_hex,
     split_packages,
-    unb64,
 )
 from sync.recover import fill_own_log
 
@@ -200,16 +197,10 @@ def enroll(station: Station, transport: Transport, code: str) -> Enrollment:
 
 
 def _check_enrollment(station: Station, reply: Mapping[str, Any], secret: bytes) -> CountyKeys:
-    """The reply must carry the code's MAC: that is what makes the root key trustworthy."""
     answer = {"certificate": reply.get("certificate"), "keyset": reply.get("keyset")}
-    if not mac_ok(secret, answer, reply.get("mac")):
-        raise EnrollRefused()
     try:
-        root = unb64(answer["keyset"]["doc"]["root"], size=32)
-        keys = open_keyset(answer["keyset"], root, signature_checker)
-        cert = open_doc(answer["certificate"], purpose=CERT_PURPOSE,
-                        keys={k: signature_checker(v) for k, v in keys.cosigners.items()})
-    except (ProtocolError, KeyError, TypeError):
+        keys, cert = open_enrollment_reply(answer, reply.get("mac"), secret, signature_checker)
+    except ProtocolError:
         raise EnrollRefused() from None
     if cert.get("origin") != station.info.origin or \
             cert.get("log_public") != b64(station.signer.public_key):
