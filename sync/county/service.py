@@ -103,6 +103,14 @@ class Reply:
         return json.dumps(self.body, ensure_ascii=False).encode()
 
 
+def _signed(public: bytes, message: bytes, signature: Any) -> bool:
+    """Whether ``signature`` (base64) is ``public``'s Ed25519 signature of ``message``."""
+    try:
+        return signature_checker(public)(message, unb64(signature, size=64))
+    except ProtocolError:
+        return False
+
+
 def _error(status: int, code: str, detail: str = "") -> Reply:
     return Reply(status, {"error": code, **({"detail": detail} if detail else {})})
 
@@ -463,12 +471,7 @@ class County:
             return _error(403, "revoked")
         stamp = auth.get("time", "")
         message = fill_message(origin=caller.origin, log=log, start=start, time=stamp)
-        try:
-            good = signature_checker(caller.log_public)(message, unb64(auth.get("signature"),
-                                                                       size=64))
-        except ProtocolError:
-            good = False
-        if not good:
+        if not _signed(caller.log_public, message, auth.get("signature")):
             return _error(401, "bad-signature")
         return None
 
@@ -638,12 +641,7 @@ class County:
             return _error(403, "forbidden")
         stamp = auth.get("time", "")
         message = fetch_message(origin=st.origin, station=station, after=after, time=stamp)
-        try:
-            good = signature_checker(st.log_public)(message, unb64(auth.get("signature"),
-                                                                   size=64))
-        except ProtocolError:
-            good = False
-        if not good:
+        if not _signed(st.log_public, message, auth.get("signature")):
             return _error(401, "bad-signature")
         if not _fresh(stamp, now):
             return Reply(401, {"error": "stale", "county_time": iso(now)})
