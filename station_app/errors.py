@@ -8,6 +8,7 @@ when raising). ``message_en`` is the English twin the CLI prints underneath for 
     StationError
     ├── InvalidInput                 bad value typed or passed by a person
     │   ├── MissingField
+    │   ├── ReentryRefused           a printed number offered for 补录 after a recovery
     │   ├── InvalidIdNumber
     │   ├── InvalidCreditCode
     │   ├── InvalidMobile
@@ -130,6 +131,14 @@ class MissingField(InvalidInput):
     code = "FIELD_REQUIRED"
     message = "请填写{label}"
     message_en = "{label} is required"
+
+
+class ReentryRefused(InvalidInput):
+    """A printed number offered for 补录 that the station may not take (docs/recovery.md)."""
+
+    code = "REENTRY_NUMBER_REFUSED"
+    message = "不能按编号“{number}”补录{label}：{reason}；未写入任何数据"
+    message_en = "cannot re-enter {label} with number {number}: {reason}"
 
 
 class InvalidIdNumber(InvalidInput):

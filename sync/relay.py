@@ -52,17 +52,20 @@ RELAY_FORMAT = "vss-relay/1"
 HANDOVER = "handover"
 CASE_STATUS = "case-status"
 RECTIFICATION = "rectification"  # county → station: an inspection's result, 整改通知
+# county → station: the county's decision on a disputed 整改通知 (upheld / withdrawn)
+RECTIFICATION_DECISION = "rectification-decision"
 EVALUATION = "evaluation"  # county → station: a rating made on the QR page (evaluation-qr.md)
 # county → station: a county auditor asks to see a case's personal data (docs/dashboard.md)
 UNMASK_REQUEST = "unmask-request"
 # station → county: the station's answer to an unmask request, sealed to the county's KEM
 # key; the message id is the request's id (docs/dashboard.md)
 UNMASK_ANSWER = "unmask-answer"
-KINDS = (HANDOVER, CASE_STATUS, RECTIFICATION, EVALUATION, UNMASK_REQUEST, UNMASK_ANSWER)
+KINDS = (HANDOVER, CASE_STATUS, RECTIFICATION, EVALUATION, UNMASK_REQUEST, UNMASK_ANSWER,
+         RECTIFICATION_DECISION)
 # Kinds only the county itself sends: "from" is the county's name (``county/330199``) and
 # the signature is by a cosigner of its key set, never by a station's log key; a station
 # cannot send them (and the county accepts no envelope from a "from" it has not enrolled).
-COUNTY_KINDS = frozenset({RECTIFICATION, EVALUATION, UNMASK_REQUEST})
+COUNTY_KINDS = frozenset({RECTIFICATION, EVALUATION, UNMASK_REQUEST, RECTIFICATION_DECISION})
 # Kinds a station sends to the county itself: "to" is the county's name, "kem" the key id of
 # the county's KEM key (from its key set), and the county — not another station — opens it.
 TO_COUNTY_KINDS = frozenset({UNMASK_ANSWER})
@@ -81,6 +84,8 @@ PAYLOAD_FIELDS: Mapping[str, frozenset[str]] = {
     CASE_STATUS: frozenset({"proxy_no", "case_no", "state", "result", "at"}),
     RECTIFICATION: frozenset({"notice", "source", "subject", "day", "issued", "results",
                               "deadline", "note", "inspector"}),
+    # decision: "upheld" (deadline: the new one) or "withdrawn" (deadline "")
+    RECTIFICATION_DECISION: frozenset({"notice", "decision", "note", "deadline", "decided"}),
     # reasons: the chosen 差评 reasons, one a line; assess: "1" 首评, "2"… 追评
     EVALUATION: frozenset({"rating_id", "case_no", "level", "reasons", "comment", "assess",
                            "received_at"}),

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from station_app.crypto import signature_checker
 from station_app.crypto.kem import SUITE_ID, KemKey, seal_to
-from station_app.domain.audit.rectification import notice_from_payload
+from station_app.domain.audit.rectification import decision_from_payload, notice_from_payload
 from station_app.domain.cases import ReceivedMaterial
 from station_app.domain.clock import iso
 from station_app.domain.evaluations import Level
@@ -54,7 +54,7 @@ from station_app.errors import (
 )
 from station_app.services import qr_ratings
 from station_app.services.cases import get_case
-from station_app.services.notices import receive_notice
+from station_app.services.notices import receive_decision, receive_notice
 from station_app.services.outbox import town_centre
 from station_app.services.people import log_unmask, open_person, record_person
 from station_app.services.proxy import get_proxy
@@ -79,6 +79,7 @@ from sync.relay import (
     EVALUATION,
     NOT_FOUND,
     RECTIFICATION,
+    RECTIFICATION_DECISION,
     TO_COUNTY_KINDS,
     UNMASK_ANSWER,
     UNMASK_REQUEST,
@@ -588,6 +589,13 @@ def _apply_notice(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
                                  "seq": seq}, actor=ACTOR)
 
 
+def _apply_decision(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
+                    payload: Mapping[str, Any], seq: int) -> None:
+    """The county's decision on a disputed 整改通知, logged as ``county.notice_decided``."""
+    receive_decision(tx, payload, {"from": header.sender, "id": header.id,
+                                   "sent": header.sent, "seq": seq}, actor=ACTOR)
+
+
 def _apply_rating(tx: Transaction, header: RelayHeader, cert: Mapping[str, Any],
                   payload: Mapping[str, Any], seq: int) -> None:
     """A rating from the county's QR page (docs/evaluation-qr.md): recorded with channel
@@ -607,6 +615,7 @@ _APPLY: dict[str, Callable[[Transaction, RelayHeader, Mapping[str, Any], Mapping
                             int], None]] = {HANDOVER: _apply_handover, CASE_STATUS: _apply_status,
                                             UNMASK_REQUEST: _apply_unmask,
                                             RECTIFICATION: _apply_notice,
+                                            RECTIFICATION_DECISION: _apply_decision,
                                             EVALUATION: _apply_rating}
 
 
@@ -627,6 +636,12 @@ def _check_payload(station: Station, header: RelayHeader, payload: Mapping[str, 
     if header.kind == RECTIFICATION:
         try:
             notice_from_payload(payload, station.info.code)
+        except InvalidInput:
+            raise Refused("malformed") from None
+        return
+    if header.kind == RECTIFICATION_DECISION:
+        try:
+            decision_from_payload(payload)
         except InvalidInput:
             raise Refused("malformed") from None
         return

@@ -50,11 +50,14 @@ def case() -> None:
 @click.option("--draft", is_flag=True, help="仅登记，尚未收件 / register as DRAFT")
 @click.option("--visits", type=click.IntRange(0, 99), help="跑动次数 / applicant visits so far")
 @click.option("--note", default="", help="备注 / note")
+@click.option("--number", default="",
+              help="补录：纸质回执上的办件编号（仅限换电脑恢复时预留的号段）/ printed number")
+@click.option("--reason", default="", help="补录原因（与 --number 同用时必填）/ why re-entered")
 @json_flag
 @pass_context
 def add(obj: Context, item: str, channel: str | None, agent: str, proxy_no: str,
         materials: tuple[str, ...], all_materials: bool, at: str | None, draft: bool,
-        visits: int | None, note: str, **person: str) -> None:
+        visits: int | None, note: str, number: str, reason: str, **person: str) -> None:
     """收件：登记一件新办件 / receive a new case."""
     station = obj.station()
     chosen = Channel(channel) if channel else (Channel.PROXY if agent else Channel.WINDOW)
@@ -62,7 +65,7 @@ def add(obj: Context, item: str, channel: str | None, agent: str, proxy_no: str,
     created = add_case(station, CaseRequest(
         item=item, applicant=person_of(station, person), channel=chosen, agent=agent,
         proxy_no=proxy_no, materials=received, at=moment(at, "收件时间"), draft=draft,
-        visits=visits, note=note))
+        visits=visits, note=note, number=number, reason=reason))
     view = case_dict(station, created)
     obj.out.emit(view, lambda: f"已收件：{created.case_no}  {created.item.name}  "
                                f"状态：{created.state.label}")

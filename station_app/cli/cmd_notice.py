@@ -92,6 +92,10 @@ def _text(view: dict[str, Any]) -> str:
     if view["deadline"]:
         lines.append(f"整改期限：{view['deadline']}" + ("（已超期）" if view["overdue"] else ""))
     lines.append(f"状态：{view['state_label']}")
+    decision = view["decision"]
+    if decision:  # the county's decision on the station's dispute
+        lines.append(f"县级复核：{decision['label']}（{decision['decided'][:10]}）"
+                     f"：{decision['note']}")
     if view["answered_at"]:
         lines.append(f"答复：{view['answer_note']}（{view['answered_by']}，"
                      f"{view['answered_at'][:16]}）")

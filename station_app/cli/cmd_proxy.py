@@ -41,18 +41,21 @@ def proxy() -> None:
 @click.option("--fee", default="0", help="收费金额（代办全程免费，只能为 0）")
 @click.option("--at", "at", help="实际登记时间（补录时填写）")
 @click.option("--note", default="", help="备注")
+@click.option("--number", default="",
+              help="补录：纸质凭证上的代办序号（仅限换电脑恢复时预留的号段）/ printed number")
+@click.option("--reason", default="", help="补录原因（与 --number 同用时必填）/ why re-entered")
 @json_flag
 @pass_context
 def add(obj: Context, item: str, agent: str, agent_phone: str, village_group: str,
         materials: tuple[str, ...], all_materials: bool, fee: str, at: str | None, note: str,
-        **person: str) -> None:
+        number: str, reason: str, **person: str) -> None:
     """代办登记：村民委托代办员办理事项 / register a proxy entry."""
     station = obj.station()
     entry = register_proxy(station, ProxyRequest(
         item=item, villager=person_of(station, person), agent=agent, agent_phone=agent_phone,
         village_group=village_group, materials=materials_of(station, item, materials,
                                                             all_materials),
-        at=moment(at, "登记时间"), fee=fee, note=note))
+        at=moment(at, "登记时间"), fee=fee, note=note, number=number, reason=reason))
     obj.out.emit(proxy_dict(station, entry),
                  lambda: f"已登记代办：{entry.proxy_no}  {entry.item.name}  代办员：{entry.agent}"
                          f"（全程免费）")

@@ -28,13 +28,13 @@ from station_app.services.inputs import check_materials, service_time
 from station_app.services.outbox import queue_case_status
 from station_app.services.people import record_person, seal_about
 from station_app.services.proxy import get_proxy
+from station_app.services.reentry import allocate, check_reentry, reentry_note
 from station_app.services.station import Station, Transaction
 from station_app.store.queries import (
     CaseFilter,
     CaseRow,
     count_cases,
     load_events,
-    next_sequence,
     person_cert_type,
     search_cases,
 )
@@ -57,6 +57,9 @@ class CaseRequest:
     draft: bool = False
     visits: int | None = None
     note: str = ""
+    # 补录 of a lost PC's paper with its printed 办件编号 (a range a recovery reserved)
+    number: str = ""
+    reason: str = ""
 
 
 def add_case(station: Station, req: CaseRequest) -> Case:
@@ -78,14 +81,20 @@ def _receive(station: Station, tx: Transaction, req: CaseRequest) -> str:
     at = service_time(req.at, now)
     check_materials(req.materials)
     proxy_no = _check_proxy_no(req.proxy_no)
-    day = local_day(now)
-    seq = next_sequence(station.db, "cases", "day", f"{day:%Y%m%d}")
-    case_no = case_number(station.info.code, day, seq)
+    if req.number:
+        case_no, _ = check_reentry(station, "case", req.number, req.at, req.reason)
+    else:
+        day = local_day(now)
+        case_no = case_number(station.info.code, day,
+                              allocate(station, "case", f"{day:%Y%m%d}"))
     person = _applicant(station, tx, req)
-    tx.append("case.created", created_body(
+    body = created_body(
         case_no=case_no, item=item, applicant=person, channel=req.channel, at=at,
         materials=req.materials, agent=req.agent.strip(), proxy_no=proxy_no,
-        draft=req.draft, visits=req.visits, note=req.note.strip()))
+        draft=req.draft, visits=req.visits, note=req.note.strip())
+    if req.number:
+        body["reentry"] = reentry_note(req.reason)
+    tx.append("case.created", body)
     return case_no
 
 

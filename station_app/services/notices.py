@@ -6,7 +6,9 @@ A notice arrives through the relay (``sync.relay_station``) and is logged as
 proves delivery. The admin answers a 整改通知 once: ``rectification.done`` with what was
 done and optional photo evidence (written as ``evidence.photo`` entries in the same
 transaction, exactly like the 七有 self-check's), or ``rectification.disputed`` with the
-reason. Photos are checked and re-encoded before the write lock is taken; anything refused
+reason. The county's decision on a dispute arrives through the relay too and is logged as
+``county.notice_decided``: withdrawn closes the notice, upheld opens it again with a new
+deadline. Photos are checked and re-encoded before the write lock is taken; anything refused
 raises before the first append, so nothing is written.
 """
 
@@ -18,12 +20,14 @@ from typing import Any
 
 from station_app.domain import seven
 from station_app.domain.audit.rectification import (
+    DECIDED,
     DISPUTED,
     DONE,
     RECEIVED,
     NoticeState,
     ReceivedNotice,
     answer_body,
+    decision_from_payload,
     notice_from_payload,
     received_body,
 )
@@ -42,6 +46,19 @@ def receive_notice(tx: Transaction, payload: Mapping[str, Any], source: Mapping[
     if store.get(tx.station.db, notice.notice) is not None:
         return False
     tx.append(RECEIVED, received_body(notice, source), actor=actor)
+    return True
+
+
+def receive_decision(tx: Transaction, payload: Mapping[str, Any], source: Mapping[str, Any],
+                     *, actor: str) -> bool:
+    """Log the county's decision on a dispute; False (nothing written) if the notice is not
+    here or this decision is logged already."""
+    decision = decision_from_payload(payload)
+    found = store.get(tx.station.db, decision.notice)
+    if found is None or (found.decision is not None
+                         and found.decision.decided == decision.decided):
+        return False
+    tx.append(DECIDED, {**decision.payload(), **source}, actor=actor)
     return True
 
 
@@ -104,4 +121,5 @@ def notice_dict(station: Station, n: ReceivedNotice) -> dict[str, Any]:
             "failed": [r.label for r in notice.failed],
             "received_idx": n.received_idx, "received_at": n.received_at,
             "answered_at": n.answered_at, "answered_by": n.answered_by,
-            "answer_note": n.answer_note, "photos": list(n.photos)}
+            "answer_note": n.answer_note, "photos": list(n.photos),
+            "decision": None if n.decision is None else n.decision.to_dict()}

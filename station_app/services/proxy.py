@@ -17,12 +17,12 @@ from station_app.errors import ProxyEntryNotFound
 from station_app.services.inputs import check_materials, service_time
 from station_app.services.outbox import queue_handover
 from station_app.services.people import record_person
+from station_app.services.reentry import allocate, check_reentry, reentry_note
 from station_app.services.station import Station
 from station_app.store.queries import (
     ProxyFilter,
     ProxyRow,
     load_events,
-    next_sequence,
     search_proxies,
 )
 
@@ -38,6 +38,9 @@ class ProxyRequest:
     at: datetime | None = None
     fee: object = 0
     note: str = ""
+    # 补录 of a lost PC's paper with its printed 代办序号 (a range a recovery reserved)
+    number: str = ""
+    reason: str = ""
 
 
 def register_proxy(station: Station, req: ProxyRequest) -> ProxyEntry:
@@ -47,14 +50,19 @@ def register_proxy(station: Station, req: ProxyRequest) -> ProxyEntry:
         now = station.clock.now()
         at = service_time(req.at, now)
         check_materials(req.materials)
-        year = local_day(now).year
-        seq = next_sequence(station.db, "proxies", "year", year)
-        number = proxy_number(station.info.code, year, seq)
+        if req.number:
+            number, _ = check_reentry(station, "proxy", req.number, req.at, req.reason)
+        else:
+            year = local_day(now).year
+            number = proxy_number(station.info.code, year,
+                                  allocate(station, "proxy", str(year)))
         body = registered_body(
             proxy_no=number, item=item, villager="", agent=req.agent, at=at,
             materials=req.materials, agent_phone=req.agent_phone.strip(),
             village_group=req.village_group.strip(), fee=req.fee, note=req.note.strip())
         body["villager"] = record_person(tx, req.villager)
+        if req.number:
+            body["reentry"] = reentry_note(req.reason)
         tx.append("proxy.registered", body)
     return get_proxy(station, number)
 

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from station_app.crypto import Signer, hash_pin
-from station_app.domain.clock import CST, iso
+from station_app.domain.clock import CST, iso, local_day
 from station_app.domain.log import (
     GENESIS_KIND,
     decode_entry,
     make_origin,
 )
 from station_app.domain.merkle import leaf_hash
+from station_app.domain.numbering import ReservedRange, reserve_after_loss, reserved_body
 from station_app.domain.users import Role, User, check_pin
 from station_app.errors import (
     DataFolderError,
@@ -81,6 +82,8 @@ class RecoveryReport:
     persons_unrecoverable: int  # of them, whose sealed details no key here can open
     keys_imported: int
     epochs: tuple[str, ...] = field(default_factory=tuple)  # earlier origins, oldest first
+    # numbers kept back for 补录 of the lost PC's paper (docs/recovery.md, "Numbers after…")
+    reserved: tuple[ReservedRange, ...] = field(default_factory=tuple)
 
     def body(self, root: bytes, receipt: str, county_time: int, at: str) -> dict[str, Any]:
         """The ``log.succession`` entry's body: the link the county checks, and the report."""
@@ -91,7 +94,8 @@ class RecoveryReport:
                 "unrecoverable_after": self.county_time,
                 "highest": {"case_no": self.highest_case, "proxy_no": self.highest_proxy},
                 "persons": self.persons, "persons_unrecoverable": self.persons_unrecoverable,
-                "keys_imported": self.keys_imported, "at": at}
+                "keys_imported": self.keys_imported, "reserved": reserved_body(self.reserved),
+                "at": at}
 
     def as_dict(self) -> dict[str, Any]:
         return {"origin": self.origin, "predecessor": self.predecessor,
@@ -99,7 +103,8 @@ class RecoveryReport:
                 "county_time": self.county_time, "highest_case": self.highest_case,
                 "highest_proxy": self.highest_proxy, "persons": self.persons,
                 "persons_unrecoverable": self.persons_unrecoverable,
-                "keys_imported": self.keys_imported, "epochs": list(self.epochs)}
+                "keys_imported": self.keys_imported, "epochs": list(self.epochs),
+                "reserved": reserved_body(self.reserved)}
 
     def text(self) -> str:
         lines = [f"已从县级恢复 {self.recovered} 条记录（原电脑日志 {self.predecessor}，"
@@ -109,11 +114,18 @@ class RecoveryReport:
                  f"新日志：{self.origin}",
                  f"原电脑在 {self.county_time} 之后录入的记录没有同步到县级，无法恢复，"
                  "请根据纸质材料补录"]
+        lines += [_reserved_line(r) for r in self.reserved]
         if self.persons:
             lines.append(f"人员信息：共 {self.persons} 人，其中 {self.persons_unrecoverable} 人"
                          "的姓名、证件号等无法解密（原电脑的密钥已丢失），可用 --keys-from "
                          "指定从备份恢复的原数据目录导入密钥")
         return "\n".join(lines)
+
+
+def _reserved_line(r: ReservedRange) -> str:
+    what = "办件编号" if r.kind == "case" else "代办序号"
+    return (f"已为补录预留{what}（{r.period}）：序号 {r.first}–{r.last}，"
+            f"新编号从 {r.last + 1} 起（补录时用 --number 填写纸质回执上的编号）")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,13 +205,22 @@ def _report(station: Station, chain: Sequence[LostLog], origin: str, imported: i
                 erased.add(entry.body["person"])
     living = recorded - erased
     opened = {p for p in living if station.vault.key(p) is not None}
+    last = decode_entry(lost.entries[-1])
+    reserved = reserve_after_loss(
+        last_day=local_day(datetime.fromisoformat(last.t_wall)),
+        recovery_day=local_day(station.clock.now()),
+        highest_case={r[0]: r[1] for r in db.execute(
+            "SELECT day, MAX(seq) FROM cases GROUP BY day")},
+        highest_proxy={str(r[0]): r[1] for r in db.execute(
+            "SELECT year, MAX(seq) FROM proxies GROUP BY year")})
     return RecoveryReport(
         origin=origin, predecessor=lost.origin, acknowledged=lost.size,
         recovered=sum(log.size for log in chain),
         county_time=iso(datetime.fromtimestamp(lost.county_time, CST)),
         highest_case=case[0] if case else None, highest_proxy=proxy[0] if proxy else None,
         persons=len(living), persons_unrecoverable=len(living - opened),
-        keys_imported=imported, epochs=tuple(log.origin for log in chain))
+        keys_imported=imported, epochs=tuple(log.origin for log in chain),
+        reserved=reserved)
 
 
 def person_keys_from(restored: Path, code: str, origins: Sequence[str]) -> dict[str, bytes]:

@@ -89,6 +89,7 @@ class Projector:
             rectification.RECEIVED: lambda entry: notices.apply_received(self.db, entry),
             rectification.DONE: lambda entry: notices.apply_answer_entry(self.db, entry),
             rectification.DISPUTED: lambda entry: notices.apply_answer_entry(self.db, entry),
+            rectification.DECIDED: lambda entry: notices.apply_decision_entry(self.db, entry),
             badreview.OPENED: self._bad_review_entry,
             badreview.STEP: self._bad_review_entry,
             badreview.APPEALED: self._bad_review_entry,

@@ -43,7 +43,11 @@ from station_app.domain.audit import (
 )
 from station_app.domain.audit.findings import finding
 from station_app.domain.audit.records import FoldedLog, fold_station_log
-from station_app.domain.audit.rectification import notice_from_record, notice_oversight
+from station_app.domain.audit.rectification import (
+    decisions_from_records,
+    notice_from_record,
+    notice_oversight,
+)
 from station_app.domain.audit.reviews import overdue_reviews
 from station_app.domain.clock import CST, parse_moment
 from station_app.domain.log import LogEntry, MalformedEntry, decode_entry
@@ -217,7 +221,8 @@ def _audit_one(tx: Tx, row: StationRow, *, period: Period, now: datetime,
     seven = seven_oversight(row.code, entries, period=period, now=now)
     # The county's own notices belong to the station code; checked against its live log.
     notices = notice_oversight(row.code, [notice_from_record(r) for r in tx.notices(row.code)]
-                               if row.revoked_at is None else [], entries, now=now)
+                               if row.revoked_at is None else [], entries, now=now,
+                               decisions=decisions_from_records(tx.decisions(row.code)))
     findings = [*epoch_findings, *history.findings, *folded.problems,
                 *_evidence_findings(tx, row), *audit_integrity(entries),
                 *seven.findings, *notices.findings,

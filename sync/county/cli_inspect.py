@@ -1,6 +1,7 @@
-"""``county inspect``, ``county spotcheck checklist|result`` and ``county notices``: what the
-county's inspectors found, sent down to the stations as notices (整改通知 when an item
-failed). Registered by ``sync.county.cli_audit``.
+"""``county inspect``, ``county spotcheck checklist|result``, ``county notices`` and
+``county notices decide``: what the county's inspectors found, sent down to the stations as
+notices (整改通知 when an item failed), and the county's decision on a disputed one.
+Registered by ``sync.county.cli_audit``.
 
 Items come as ``--item NAME=ok|fail[:说明]`` (repeatable) or from a JSON file
 (``--file``: ``{"station", "date"/"month", "case", "items": {NAME: "ok"|"fail"},
@@ -15,13 +16,15 @@ from typing import Any
 
 import click
 
-from station_app.domain.audit.rectification import Notice, notice_oversight
+from station_app.domain.audit.rectification import Notice
 from station_app.errors import FileInvalid, InvalidInput, MissingField
-from sync.county.audit import decode_stored, load_thresholds
+from sync.county.audit import load_thresholds
 from sync.county.cli import Context, _table, json_flag, pass_context
 from sync.county.rectify import (
+    Decided,
     Recorded,
-    notices,
+    decide,
+    notice_statuses,
     record_inspection,
     record_spot_result,
     spot_checklist,
@@ -147,21 +150,17 @@ def result(obj: Context, month: str | None, station: str | None, case_no: str | 
     obj.emit({"ok": True, **made.to_dict()}, lambda: _recorded_text(made))
 
 
-@click.command("notices")
+@click.group("notices", invoke_without_command=True)
 @click.option("--station", default=None, help="只看这个站点 / one station code only")
 @json_flag
 @pass_context
 def notices_command(obj: Context, station: str | None) -> None:
     """已下发的检查结果与整改通知及其状态 / the notices sent and where each stands."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     county = obj.county()
-    issued = notices(county, station)
-    rows = []
     with county.db.read() as tx:
-        for code in sorted({n.station for n in issued}):
-            live = tx.stations(code)
-            entries = [e for s in live for e in decode_stored(code, tx.entries(s.origin))[0]]
-            mine = [n for n in issued if n.station == code]
-            rows += notice_oversight(code, mine, entries, now=county.now()).statuses
+        rows = notice_statuses(tx, station, county.now())
     obj.emit({"ok": True, "notices": [{**s.notice.to_dict(), **s.to_dict()} for s in rows]},
              lambda: _table([[s.notice.notice, s.notice.station, s.notice.source.label,
                               s.notice.subject, str(s.notice.deadline or "—"),
@@ -172,7 +171,37 @@ def notices_command(obj: Context, station: str | None) -> None:
 
 
 _STATE = {"info": "结果告知", "open": "待整改", "overdue": "超期", "closed": "已整改",
-          "disputed": "有异议"}
+          "disputed": "有异议", "withdrawn": "已撤销", "upheld": "维持整改（待送达）"}
+
+
+@notices_command.command("decide")
+@click.argument("notice_no")
+@click.option("--uphold", is_flag=True, help="维持整改要求 / uphold the notice")
+@click.option("--withdraw", is_flag=True, help="撤销通知 / withdraw the notice")
+@click.option("--note", default=None, help="复核意见（必填）/ the decision's reasons")
+@click.option("--due", default=None, help="新的整改期限 YYYY-MM-DD / new deadline")
+@click.option("--days", type=int, default=None,
+              help="新的整改期限：今天起第 N 个工作日 / new deadline in working days")
+@json_flag
+@pass_context
+def decide_command(obj: Context, notice_no: str, uphold: bool, withdraw: bool,
+                   note: str | None, due: str | None, days: int | None) -> None:
+    """对有异议的整改通知作出复核决定 / decide on a disputed notice (uphold or withdraw)."""
+    if uphold == withdraw:
+        raise InvalidInput(field="decision", label="复核决定",
+                           reason="须选择 --uphold（维持）或 --withdraw（撤销）之一")
+    made = decide(obj.county(), notice_no, uphold=uphold, note=note or "", due=due,
+                  days=days, thresholds=load_thresholds(obj.data))
+    obj.emit({"ok": True, **made.to_dict()}, lambda: _decided_text(made))
+
+
+def _decided_text(made: Decided) -> str:
+    d = made.decision
+    line = f"整改通知 {d.notice}：{d.label}，复核决定已排队发往站点 {made.station}"
+    if d.deadline:
+        line += f"\n新的整改期限：{d.deadline}" + ("（估算：县级未发布该年放假安排）"
+                                                  if made.estimated else "")
+    return line
 
 
 def _system(value: bool | None) -> str:

@@ -10,6 +10,10 @@ nothing is stored and nothing is sent.
 The county's calendar is its newest ``calendar`` publication (what it tells the stations);
 a year it has not published is counted by the weekend rule and the deadline is marked as
 an estimate.
+
+``decide`` records the county's decision on a disputed 整改通知 — withdrawn (closed) or
+upheld with a new deadline — and relays it (kind ``rectification-decision``) in the same
+transaction; only a notice whose synced log shows an unsettled dispute can be decided.
 """
 
 from __future__ import annotations
@@ -25,13 +29,19 @@ from station_app.domain.audit import AuditThresholds, ChecklistAnswer, prefill_c
 from station_app.domain.audit.kpi import Period
 from station_app.domain.audit.records import fold_station_log
 from station_app.domain.audit.rectification import (
+    UPHELD,
+    WITHDRAWN,
+    Decision,
     ItemResult,
     Notice,
+    NoticeStatus,
     Source,
     check_note,
+    decisions_from_records,
     inspection_results,
     notice_from_record,
     notice_number,
+    notice_oversight,
     rectification_deadline,
     spotcheck_results,
 )
@@ -44,12 +54,13 @@ from station_app.errors import (
     FileInvalid,
     InvalidInput,
     MissingField,
+    NotFound,
     StationError,
 )
 from sync.county.audit import decode_stored
 from sync.county.service import County
 from sync.county.store import StationRow, Tx
-from sync.relay import RECTIFICATION
+from sync.relay import RECTIFICATION, RECTIFICATION_DECISION
 
 SPOTCHECK_DIR = "spotchecks"
 
@@ -121,6 +132,77 @@ def record_spot_result(county: County, folder: Path, *, month: str, station: str
 def notices(county: County, station: str | None = None) -> list[Notice]:
     with county.db.read() as tx:
         return [notice_from_record(r) for r in tx.notices(station)]
+
+
+def notice_statuses(tx: Tx, station: str | None, now: datetime) -> list[NoticeStatus]:
+    """Every notice (of ``station``) against its station's synced log and the decisions."""
+    issued = [notice_from_record(r) for r in tx.notices(station)]
+    decided = decisions_from_records(tx.decisions(station))
+    rows: list[NoticeStatus] = []
+    for code in sorted({n.station for n in issued}):
+        entries = [e for s in tx.stations(code)
+                   for e in decode_stored(code, tx.entries(s.origin))[0]]
+        rows += notice_oversight(code, [n for n in issued if n.station == code], entries,
+                                 now=now, decisions=decided).statuses
+    return rows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decided:
+    decision: Decision
+    station: str
+    message_id: str
+    estimated: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.decision.to_dict(), "station": self.station,
+                "message_id": self.message_id, "deadline_estimated": self.estimated}
+
+
+def decide(county: County, number: str, *, uphold: bool, note: str, due: str | None = None,
+           days: int | None = None, thresholds: AuditThresholds) -> Decided:
+    """The county's decision on a disputed 整改通知: ``uphold`` with a new deadline (``due``,
+    or ``days`` working days — by default ``rectify_working_days`` — from today on the
+    county calendar), or withdraw it. Checked first; nothing is stored or sent on a refusal."""
+    note = check_note(note, "复核意见")
+    if not note:
+        raise MissingField(field="note", label="复核意见（--note）")
+    if not uphold and (due or days is not None):
+        raise InvalidInput(field="due", label="整改期限", reason="撤销通知不需要新的整改期限")
+    if due and days is not None:
+        raise InvalidInput(field="due", label="整改期限", reason="--due 与 --days 只能给一个")
+    if days is not None and not 0 < days <= 60:
+        raise InvalidInput(field="days", label="整改期限（工作日）", reason="应为 1–60")
+    now = county.now()
+    today = local_day(now)
+    given = parse_day(due, "整改期限") if due else None
+    if given is not None and given <= today:
+        raise InvalidInput(field="due", label="整改期限", reason=f"{given} 应晚于今天")
+    key = (number or "").strip().upper()
+    with county.db.write() as tx:
+        owner = next((r[1] for r in tx.notices() if r[0] == key), None)
+        if owner is None:
+            raise NotFound(field="notice", value=f"整改通知 {number}")
+        # only the owning station's log is decoded: the dispute must show in it
+        status = next(s for s in notice_statuses(tx, owner, now) if s.notice.notice == key)
+        if status.state != "disputed":
+            raise InvalidInput(field="notice", label=f"整改通知 {key}",
+                               reason="站点没有提出异议（或异议已复核），无需复核决定")
+        deadline, estimated = given, False
+        if uphold and given is None:
+            deadline, estimated = rectification_deadline(
+                today, days if days is not None else thresholds.rectify_working_days,
+                county_calendar(tx))
+        decision = Decision(notice=key, decision=UPHELD if uphold else WITHDRAWN, note=note,
+                            deadline=deadline, decided=iso(now))
+        station = status.notice.station
+        message_id = county.send_from_county(tx, _live(tx, station), RECTIFICATION_DECISION,
+                                             decision.payload())
+        tx.add_decision([key, decision.decision, note,
+                         deadline.isoformat() if deadline else None, decision.decided,
+                         message_id])
+    return Decided(decision=decision, station=station, message_id=message_id,
+                   estimated=estimated)
 
 
 def _issue(county: County, *, station: str, source: Source, subject: str, day: date,

@@ -166,6 +166,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, (
         size BIGINT NOT NULL, inputs TEXT NOT NULL, thresholds TEXT NOT NULL,
         day TEXT NOT NULL, status TEXT NOT NULL, findings TEXT NOT NULL, kpis TEXT NOT NULL,
         audit TEXT NOT NULL, computed_at TEXT NOT NULL, PRIMARY KEY (period, origin))""",
+)), (10, (
+    # The county's decisions on disputed 整改通知 (docs/audit.md): upheld with a new
+    # deadline, or withdrawn; each relayed to the station (kind rectification-decision).
+    """CREATE TABLE notice_decision (
+        notice TEXT NOT NULL, seq INTEGER NOT NULL, decision TEXT NOT NULL,
+        note TEXT NOT NULL, deadline TEXT, decided_at TEXT NOT NULL,
+        message_id TEXT NOT NULL, PRIMARY KEY (notice, seq))""",
 )),)
 
 
@@ -706,6 +713,21 @@ class Tx:
         return self.all(sql + " WHERE station = ? ORDER BY notice", [station]) if station \
             else self.all(sql + " ORDER BY notice")
 
+    def add_decision(self, row: Sequence[Any]) -> None:
+        """A decision on a disputed notice: (notice, decision, note, deadline, decided_at,
+        message_id), numbered after the notice's earlier decisions."""
+        self.run("INSERT INTO notice_decision (notice, seq, decision, note, deadline,"
+                 " decided_at, message_id) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?"
+                 " FROM notice_decision WHERE notice = ?", [*row, row[0]])
+
+    def decisions(self, station: str | None = None) -> list[tuple[Any, ...]]:
+        """Every decision (notice, decision, note, deadline, decided_at), oldest first."""
+        sql = ("SELECT d.notice, d.decision, d.note, d.deadline, d.decided_at"
+               " FROM notice_decision d JOIN county_notice n ON n.notice = d.notice")
+        order = " ORDER BY d.notice, d.seq"
+        return self.all(sql + " WHERE n.station = ?" + order, [station]) if station \
+            else self.all(sql + order)
+
     def notice_for(self, station: str, source: str, subject: str) -> str | None:
         row = self.one("SELECT notice FROM county_notice WHERE station = ? AND source = ?"
                        " AND subject = ?", [station, source, subject])
@@ -794,6 +816,10 @@ class Tx:
         for station, n, newest in self.all(
                 "SELECT station, COUNT(*), MAX(issued_at) FROM county_notice GROUP BY station"):
             counts[f"station:{station}"] = {"notices": int(n), "newest": newest}
+        for station, n, newest in self.all(  # a decision on a dispute changes the audit too
+                "SELECT n.station, COUNT(*), MAX(d.decided_at) FROM notice_decision d"
+                " JOIN county_notice n ON n.notice = d.notice GROUP BY n.station"):
+            counts.setdefault(f"station:{station}", {})["decisions"] = [int(n), newest]
         return counts
 
     def audit_result_keys(self, period: str, station: str | None = None

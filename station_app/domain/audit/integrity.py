@@ -10,6 +10,9 @@ reused (``numbering``), so within one station:
 A hole means an entry the log no longer has (deleted before sync, or a rebuilt log). A
 missing *last* number of a day cannot be seen from the numbers alone; the Merkle checks on
 the county side (checkpoints already cosigned) and the town's relay records cover that.
+Numbers a recovery reserved for re-entering a lost PC's paper (the ``reserved`` ranges of a
+``log.succession`` entry, docs/recovery.md) are a known loss, not a hole: missing numbers
+inside them are not reported; a number used twice still is.
 Signatures and Merkle consistency are checked by ``domain.verify`` and the county store,
 not here: this module only reads decoded entries.
 """
@@ -24,8 +27,10 @@ from station_app.domain.audit.findings import Finding, FindingCode, finding
 from station_app.domain.log import LogEntry, origin_station
 from station_app.domain.numbering import (
     ParsedNumber,
+    ReservedRange,
     parse_case_number,
     parse_proxy_number,
+    reserved_from_body,
     sequence_gaps,
 )
 
@@ -33,14 +38,16 @@ from station_app.domain.numbering import (
 @dataclass(frozen=True, slots=True)
 class _Numbering:
     kind: str  # created-entry kind carrying the number
+    reserved_kind: str  # ReservedRange.kind of this numbering
     key: str  # body field holding it
     label: str  # Chinese name of the numbering
     period_label: str
     parse: Callable[[str], ParsedNumber | None]
 
 
-_CASES = _Numbering("case.created", "case_no", "办件编号", "日", parse_case_number)
-_PROXIES = _Numbering("proxy.registered", "proxy_no", "代办序号", "年度", parse_proxy_number)
+_CASES = _Numbering("case.created", "case", "case_no", "办件编号", "日", parse_case_number)
+_PROXIES = _Numbering("proxy.registered", "proxy", "proxy_no", "代办序号", "年度",
+                      parse_proxy_number)
 
 
 def station_of(entries: Sequence[LogEntry]) -> str:
@@ -56,8 +63,30 @@ def audit_integrity(entries: Iterable[LogEntry]) -> list[Finding]:
     ordered = sorted(entries, key=lambda e: e.idx)
     station = station_of(ordered)
     out = _log_gaps(station, ordered)
+    reserved = tuple(r for e in ordered if e.kind == "log.succession"
+                     for r in reserved_from_body(e.body))
     for numbering in (_CASES, _PROXIES):
-        out += _numbering_findings(station, ordered, numbering)
+        out += _numbering_findings(station, ordered, numbering, reserved)
+    return out
+
+
+def known_reentries(entries: Iterable[LogEntry]) -> set[int]:
+    """Indices of entries that re-enter a lost PC's paper (补录, marked ``reentry``) with a
+    number a recovery reserved earlier in this log: a known loss, not 体外循环. The mark
+    alone proves nothing; the number must lie in a reserved range."""
+    reserved: list[ReservedRange] = []
+    out: set[int] = set()
+    for e in sorted(entries, key=lambda e: e.idx):
+        if e.kind == "log.succession":
+            reserved += reserved_from_body(e.body)
+            continue
+        numbering = _CASES if e.kind == _CASES.kind else _PROXIES
+        if e.kind != numbering.kind or not e.body.get("reentry"):
+            continue
+        parsed = numbering.parse(str(e.body.get(numbering.key, "")))
+        if parsed is not None and any(r.kind == numbering.reserved_kind and r.covers(parsed)
+                                      for r in reserved):
+            out.add(e.idx)
     return out
 
 
@@ -79,8 +108,8 @@ def _log_gaps(station: str, ordered: Sequence[LogEntry]) -> list[Finding]:
         evidence={"first": first, "last": indices[-1], "missing": missing, "repeated": repeated})]
 
 
-def _numbering_findings(station: str, ordered: Sequence[LogEntry],
-                        numbering: _Numbering) -> list[Finding]:
+def _numbering_findings(station: str, ordered: Sequence[LogEntry], numbering: _Numbering,
+                        reserved: tuple[ReservedRange, ...]) -> list[Finding]:
     by_period: dict[str, dict[int, list[LogEntry]]] = defaultdict(lambda: defaultdict(list))
     out: list[Finding] = []
     for e in ordered:
@@ -96,12 +125,14 @@ def _numbering_findings(station: str, ordered: Sequence[LogEntry],
             continue
         by_period[parsed.period][parsed.seq].append(e)
     for period in sorted(by_period):
-        out += _period_findings(station, numbering, period, by_period[period])
+        kept = [r for r in reserved if r.kind == numbering.reserved_kind and r.period == period]
+        out += _period_findings(station, numbering, period, by_period[period], kept)
     return out
 
 
 def _period_findings(station: str, numbering: _Numbering, period: str,
-                     seqs: dict[int, list[LogEntry]]) -> list[Finding]:
+                     seqs: dict[int, list[LogEntry]], reserved: Sequence[ReservedRange]
+                     ) -> list[Finding]:
     out: list[Finding] = []
     for seq in sorted(s for s, found in seqs.items() if len(found) > 1):
         number = str(seqs[seq][0].body[numbering.key])
@@ -111,7 +142,8 @@ def _period_findings(station: str, numbering: _Numbering, period: str,
             f"{numbering.label}“{number}”被使用了 {len(idxs)} 次（第 {_short(idxs)} 条记录）",
             entries=idxs, numbers=[number],
             evidence={"kind": numbering.kind, "period": period, "seq": seq, "entries": idxs}))
-    gaps = sequence_gaps(list(seqs))
+    gaps = [g for g in sequence_gaps(list(seqs))
+            if not any(r.first <= g <= r.last for r in reserved)]  # kept for 补录
     if gaps:
         missing = [_number_text(numbering, seqs, g) for g in gaps]
         neighbours = sorted({e.idx for g in gaps for s in (g - 1, g + 1) for e in seqs.get(s, ())})

@@ -12,7 +12,9 @@ from the synced log alone:
 
 * ``county.notice_received`` — the notice as received (delivery);
 * ``rectification.done`` — what was done, with optional ``evidence.photo`` hashes;
-* ``rectification.disputed`` — the station contests the finding, with a reason.
+* ``rectification.disputed`` — the station contests the finding, with a reason;
+* ``county.notice_decided`` — the county's decision on a dispute as received: withdrawn
+  (the notice is closed) or upheld (open again, with a new deadline).
 
 ``notice_oversight`` is the county's check of its own notices against a station's log: not
 delivered yet, overdue (deadline passed without ``rectification.done``), or disputed.
@@ -41,6 +43,8 @@ RECEIVED = "county.notice_received"
 DONE = "rectification.done"
 DISPUTED = "rectification.disputed"
 ANSWER_KINDS = frozenset({DONE, DISPUTED})
+DECIDED = "county.notice_decided"
+UPHELD, WITHDRAWN = "upheld", "withdrawn"  # the county's decision on a dispute
 MAX_NOTE = 500
 MAX_PHOTOS = 6
 NOTICE_NUMBER = re.compile(r"^ZG\d{8}\d{3,}$")  # ZG + issue day + a county-wide sequence
@@ -62,11 +66,12 @@ class NoticeState(StrEnum):
     DONE = "done"  # 已整改
     DISPUTED = "disputed"  # 有异议
     INFO = "info"  # nothing to rectify: the result only
+    WITHDRAWN = "withdrawn"  # 已撤销: the county withdrew it after a dispute
 
     @property
     def label(self) -> str:
         return {"open": "待整改", "done": "已整改", "disputed": "有异议",
-                "info": "结果告知"}[self.value]
+                "info": "结果告知", "withdrawn": "已撤销"}[self.value]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +115,50 @@ class Notice:
     def to_dict(self) -> dict[str, Any]:
         return {**self.payload(), "station": self.station, "deadline": _day_or_none(
             self.deadline), "failed": [r.item for r in self.failed]}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """The county's decision on a disputed 整改通知 (relay kind ``rectification-decision``)."""
+
+    notice: str
+    decision: str  # UPHELD or WITHDRAWN
+    note: str
+    deadline: date | None  # the new deadline when upheld
+    decided: str  # county time, ISO
+
+    @property
+    def upheld(self) -> bool:
+        return self.decision == UPHELD
+
+    @property
+    def label(self) -> str:
+        return "维持整改" if self.upheld else "撤销通知"
+
+    def payload(self) -> dict[str, Any]:
+        """The relayed payload (``sync.relay.PAYLOAD_FIELDS["rectification-decision"]``)."""
+        return {"notice": self.notice, "decision": self.decision, "note": self.note,
+                "deadline": self.deadline.isoformat() if self.deadline else "",
+                "decided": self.decided}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.payload(), "deadline": _day_or_none(self.deadline),
+                "label": self.label}
+
+
+def decision_from_payload(payload: Mapping[str, Any]) -> Decision:
+    """A received (or stored) decision, checked field by field; raises InvalidInput."""
+    try:
+        number, kind = str(payload["notice"]), str(payload["decision"])
+        if not NOTICE_NUMBER.match(number) or kind not in (UPHELD, WITHDRAWN):
+            raise InvalidInput(label="县级复核决定", reason=f"{number[:40]} {kind[:20]}")
+        deadline = parse_day(payload["deadline"], "整改期限") if payload["deadline"] else None
+        if (deadline is None) == (kind == UPHELD):
+            raise InvalidInput(label="整改期限", reason="与复核决定不符")
+        return Decision(notice=number, decision=kind, note=check_note(payload["note"]),
+                        deadline=deadline, decided=_short(payload["decided"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(label="县级复核决定", reason=str(exc)[:80]) from None
 
 
 # ------------------------------------------------------------------- county: recording
@@ -204,6 +253,14 @@ def notice_from_record(row: Sequence[Any]) -> Notice:
                   inspector=inspector, issued=issued)
 
 
+def decisions_from_records(rows: Iterable[Sequence[Any]]) -> dict[str, Decision]:
+    """The latest decision per notice from the county's stored rows, oldest first
+    (``sync.county.store.Tx.decisions``)."""
+    return {n: Decision(notice=n, decision=d, note=note,
+                        deadline=date.fromisoformat(due) if due else None, decided=at)
+            for n, d, note, due, at in rows}
+
+
 # ------------------------------------------------------------- station: what it received
 
 
@@ -254,6 +311,8 @@ class ReceivedNotice:
     answered_by: str = ""
     answer_note: str = ""
     photos: tuple[str, ...] = ()
+    decision: Decision | None = None  # the county's latest decision on a dispute
+    decided_idx: int | None = None
 
     @property
     def number(self) -> str:
@@ -283,6 +342,8 @@ def answer_body(received: ReceivedNotice, *, kind: str, note: str, by: str,
     """The station's answer; refused for a notice that needs none or was answered."""
     if received.state is NoticeState.INFO:
         raise RuleViolation(reason=f"通知 {received.number} 没有需要整改的项目，无需答复")
+    if received.state is NoticeState.WITHDRAWN:
+        raise RuleViolation(reason=f"通知 {received.number} 已由县级撤销，无需答复")
     if received.state is not NoticeState.OPEN:
         raise RuleViolation(reason=f"通知 {received.number} 已答复（{received.state.label}）")
     label = "整改情况" if kind == DONE else "异议理由"
@@ -305,6 +366,17 @@ def apply_answer(received: ReceivedNotice, kind: str, body: Mapping[str, Any], i
                    photos=tuple(body.get("photos", ())))
 
 
+def apply_decision(received: ReceivedNotice, decision: Decision, idx: int) -> ReceivedNotice:
+    """Withdrawn: closed for good. Upheld: open again with the new deadline, the dispute
+    settled (the station answers afresh)."""
+    if not decision.upheld:
+        return replace(received, state=NoticeState.WITHDRAWN, decision=decision,
+                       decided_idx=idx)
+    return replace(received, notice=replace(received.notice, deadline=decision.deadline),
+                   state=NoticeState.OPEN, answer_idx=None, answered_at=None, answered_by="",
+                   answer_note="", photos=(), decision=decision, decided_idx=idx)
+
+
 # ----------------------------------------------------------------- county: the oversight
 
 
@@ -316,11 +388,17 @@ class NoticeStatus:
     answer_idx: int | None
     answered_at: str | None
     overdue: bool
+    decision: Decision | None = None  # the county's latest decision on a dispute
+    decision_idx: int | None = None  # where the station logged it; None: not delivered yet
 
     @property
     def state(self) -> str:
         if not self.notice.failed:
             return "info"
+        if self.decision is not None and not self.decision.upheld:
+            return "withdrawn"
+        if self.decision is not None and self.decision_idx is None:
+            return "upheld"  # decided, not delivered yet: the station cannot act on it
         if self.answer == DONE:
             return "closed"
         if self.answer == DISPUTED:
@@ -333,7 +411,8 @@ class NoticeStatus:
                 "failed": [r.item for r in self.notice.failed],
                 "delivered": self.delivered_idx is not None, "delivered_idx": self.delivered_idx,
                 "answer_idx": self.answer_idx, "answered_at": self.answered_at,
-                "state": self.state}
+                "decision": None if self.decision is None else self.decision.to_dict(),
+                "decision_idx": self.decision_idx, "state": self.state}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,34 +424,50 @@ class NoticeOversight:
         states = [s.state for s in self.statuses]
         return {"notices": [s.to_dict() for s in self.statuses],
                 **{k: states.count(k) for k in ("open", "overdue", "closed", "disputed",
-                                                "info")},
+                                                "info", "withdrawn", "upheld")},
                 "undelivered": sum(s.delivered_idx is None for s in self.statuses)}
 
 
 def notice_oversight(station: str, notices: Iterable[Notice], entries: Iterable[LogEntry],
-                     *, now: datetime) -> NoticeOversight:
-    """The county's notices to ``station`` against what its synced log shows."""
+                     *, now: datetime, decisions: Mapping[str, Decision] | None = None
+                     ) -> NoticeOversight:
+    """The county's notices to ``station`` against what its synced log shows.
+
+    ``decisions``: the county's latest decision per disputed notice. Withdrawn: no finding.
+    Upheld: only answers logged after the station received the decision count, and the
+    deadline is the new one; until it is delivered nothing is the station's fault."""
     delivered: dict[str, int] = {}
-    answers: dict[str, LogEntry] = {}
+    answers: dict[str, list[LogEntry]] = {}
+    decided: dict[tuple[str, str], int] = {}  # (notice, decided) -> where it was logged
     for e in entries:
-        number = e.body.get("notice") if e.kind in (RECEIVED, *ANSWER_KINDS) else None
+        number = e.body.get("notice") if e.kind in (RECEIVED, DECIDED, *ANSWER_KINDS) \
+            else None
         if not isinstance(number, str):
             continue
         if e.kind == RECEIVED:
             delivered.setdefault(number, e.idx)
+        elif e.kind == DECIDED:
+            decided.setdefault((number, str(e.body.get("decided"))), e.idx)
         else:
-            answers.setdefault(number, e)  # the station's service allows one answer
+            answers.setdefault(number, []).append(e)
     today = local_day(now)
     statuses, findings = [], []
     for n in sorted(notices, key=lambda n: n.notice):
-        answer = answers.get(n.notice)
+        decision = (decisions or {}).get(n.notice)
+        decision_idx = None if decision is None else decided.get((n.notice, decision.decided))
+        if decision is not None and decision.upheld:
+            n = replace(n, deadline=decision.deadline)
+        after = -1 if decision is None else (decision_idx if decision_idx is not None
+                                             else 1 << 62)
+        answer = next((a for a in answers.get(n.notice, []) if a.idx > after), None)
+        pending = decision is not None and (decision_idx is None or not decision.upheld)
         overdue = bool(n.failed) and answer is None and n.deadline is not None \
-            and today > n.deadline
+            and today > n.deadline and not pending
         status = NoticeStatus(notice=n, delivered_idx=delivered.get(n.notice),
                               answer=None if answer is None else answer.kind,
                               answer_idx=None if answer is None else answer.idx,
                               answered_at=None if answer is None else answer.t_wall,
-                              overdue=overdue)
+                              overdue=overdue, decision=decision, decision_idx=decision_idx)
         statuses.append(status)
         findings.extend(_findings(station, status))
     return NoticeOversight(statuses=tuple(statuses), findings=tuple(findings))
@@ -384,6 +479,8 @@ def _findings(station: str, s: NoticeStatus) -> list[Finding]:
     evidence = {"notice": n.notice, "source": n.source.value, "subject": n.subject,
                 "deadline": _day_or_none(n.deadline), "failed": [r.item for r in n.failed]}
     numbers = [n.subject.split("/", 1)[1]] if n.source is Source.SPOTCHECK else []
+    if s.state in ("withdrawn", "upheld"):  # withdrawn; or decided, not delivered yet
+        return out
     if s.delivered_idx is None:
         out.append(finding(station, FindingCode.RECTIFICATION_UNDELIVERED,
                            f"{n.source.label}通知 {n.notice}（{n.issued[:10]} 发出）尚未送达站点",

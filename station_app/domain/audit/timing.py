@@ -19,6 +19,8 @@ from when they were written and span days: 体外循环 entered in one sitting),
 (补录: ``body.at`` long before ``t_wall``), SYNC_LAG, NO_RECENT_SYNC and CLOCK_SKEW (station
 clock against county clock at checkpoints). Only case and proxy entries count for
 LATE_ENTRY and BATCH_ENTRY: paper evaluation forms are rightly entered in a batch later.
+A lost PC's paper re-entered after a recovery with its reserved number
+(``integrity.known_reentries``) is LATE_ENTRY, named as such, never BATCH_ENTRY.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from station_app.domain.audit.findings import Finding, FindingCode, finding
-from station_app.domain.audit.integrity import station_of
+from station_app.domain.audit.integrity import known_reentries, station_of
 from station_app.domain.audit.settings import AuditThresholds
 from station_app.domain.clock import iso, local_day, parse_moment, to_cst
 from station_app.domain.log import LogEntry
@@ -220,8 +222,10 @@ def audit_timing(
         out += _beacon_findings(station, items, acks)
     out += _window_findings(station, items, windows, thresholds)
     out += _clock_backwards(station, items, thresholds)
-    out += _batch_entries(station, items, thresholds)
-    out += _late_entries(station, items, thresholds)
+    reentered = known_reentries(ordered)  # a lost PC's paper, re-entered after a recovery
+    out += _batch_entries(station, [i for i in items if i.entry.idx not in reentered],
+                          thresholds)
+    out += _late_entries(station, items, thresholds, reentered)
     if known:
         out += _sync_lags(station, items, windows, thresholds, now)
         out += _no_recent_sync(station, receipt_list, thresholds, now)
@@ -398,8 +402,8 @@ def _batch_finding(station: str, run: Sequence[tuple[_Item, datetime]],
                   "window_minutes": thresholds.burst_window_minutes})
 
 
-def _late_entries(station: str, items: Sequence[_Item],
-                  thresholds: AuditThresholds) -> list[Finding]:
+def _late_entries(station: str, items: Sequence[_Item], thresholds: AuditThresholds,
+                  reentered: set[int]) -> list[Finding]:
     limit = timedelta(hours=thresholds.late_entry_hours)
     late = [i for i in items if i.service is not None and i.claimed - i.service > limit]
     out = []
@@ -407,13 +411,18 @@ def _late_entries(station: str, items: Sequence[_Item],
         idxs = [i.entry.idx for i in group]
         worst = max(int((i.claimed - _at(i)).total_seconds()) for i in group)
         day = local_day(group[0].claimed)
+        # re-entered with the number a recovery reserved for the lost PC's paper: a known loss
+        known = [i.entry.idx for i in group if i.entry.idx in reentered]
         out.append(finding(
             station, FindingCode.LATE_ENTRY,
             f"{day} 补录了 {len(idxs)} 条记录（第 {_span(idxs)} 条），业务发生后最长 "
-            f"{_duration(worst)} 才录入（超过 {thresholds.late_entry_hours} 小时）",
+            f"{_duration(worst)} 才录入（超过 {thresholds.late_entry_hours} 小时）"
+            + (f"；其中 {len(known)} 条为换电脑恢复后按纸质编号补录（原电脑未同步部分）"
+               if known else ""),
             entries=idxs, numbers=[_number(i.entry) for i in group],
             evidence={"day": day.isoformat(), "count": len(idxs), "max_delay_seconds": worst,
-                      "earliest_service": iso(min(_at(i) for i in group))}))
+                      "earliest_service": iso(min(_at(i) for i in group)),
+                      "reentries_after_loss": known}))
     return out
 
 

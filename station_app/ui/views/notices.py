@@ -22,7 +22,8 @@ from station_app.ui import theme
 from station_app.ui.context import AppContext
 
 STATE_COLOURS = {NoticeState.OPEN: theme.DUE_SOON, NoticeState.DONE: theme.OK,
-                 NoticeState.DISPUTED: theme.MUTED, NoticeState.INFO: theme.MUTED}
+                 NoticeState.DISPUTED: theme.MUTED, NoticeState.INFO: theme.MUTED,
+                 NoticeState.WITHDRAWN: theme.MUTED}
 
 
 def ledger(ctx: AppContext) -> ft.Control:
@@ -91,6 +92,9 @@ def detail(ctx: AppContext, number: str) -> ft.Control:
                              color=theme.OVERDUE if n.overdue(today) else None))
     parts.append(ft.Text(f"状态：{n.state.label}", size=theme.BODY, key="notice_state",
                          color=STATE_COLOURS[n.state]))
+    if n.decision is not None:  # the county's decision on the station's dispute
+        parts.append(theme.muted(f"县级复核：{n.decision.label}（{n.decision.decided[:10]}）："
+                                 f"{n.decision.note}", key="notice_decision"))
     if n.answered_at:
         when = n.answered_at[:16].replace("T", " ")
         parts.append(theme.muted(f"答复：{n.answer_note}（{n.answered_by}，{when}，"
