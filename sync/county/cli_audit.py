@@ -102,6 +102,8 @@ def _audit_text(result: CountyAudit) -> str:
              for a in result.stations for f in a.findings]
     notices = [f"  {a.station} 待整改 {n['open']}、超期 {n['overdue']}、已整改 {n['closed']}、"
                f"有异议 {n['disputed']}、未送达 {n['undelivered']}"
+               + (f"、县级已复核待送达 {n['upheld']}" if n.get("upheld") else "")
+               + (f"、已撤销 {n['withdrawn']}" if n.get("withdrawn") else "")
                for a in result.stations if (n := a.notices) and n.get("notices")]
     return "\n".join([f"统计期 {result.period.label}", _table(body, head),
                       *(["问题 / flags:", *flags] if flags else []),

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from station_app.domain.audit import FindingCode
+import sync.county.cli  # noqa: F401  (first: it registers cli_audit, which imports it)
+from station_app.domain.audit import FindingCode, Period
 from station_app.domain.audit.rectification import DECIDED, NoticeState
 from station_app.domain.clock import CST
 from station_app.errors import InvalidDate, InvalidInput, MissingField, NotFound, RuleViolation
@@ -18,11 +19,14 @@ from station_app.services.clock import ManualClock
 from station_app.services.notices import dispute, list_notices, mark_done
 from station_app.services.station import Station
 from sync.client import HttpTransport
+from sync.county.audit import audit_county
+from sync.county.cli_audit import _audit_text
 from sync.county.rectify import decide
 from sync.county.service import County
 from sync.session import run_sync
 from tests.sync.cli_helpers import county as county_cli
 from tests.sync.cli_helpers import init_county, ok_json, station
+from tests.sync.conftest import VILLAGE_CODE
 from tests.sync.test_rectification import (
     RECTIFY,
     T,
@@ -117,6 +121,9 @@ def test_a_withdrawn_notice_is_closed_with_no_finding(
     withdrawn = audit_of(county, county_clock.now())
     assert not codes(withdrawn) & RECTIFY, withdrawn.findings
     assert withdrawn.notices["withdrawn"] == 1
+    text = _audit_text(audit_county(county.db, period=Period.month("2025-10"),
+                                    now=county_clock.now(), thresholds=T))
+    assert f"{VILLAGE_CODE} 待整改 0、超期 0、已整改 0、有异议 0、未送达 0、已撤销 1" in text
 
     run_sync(village, transport)
     run_sync(village, transport)
