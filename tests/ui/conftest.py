@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from station_app.domain.clock import CST
 from station_app.services.demo import ensure_demo
+from sync.county.keys import init_keys
+from sync.county.service import County
+from sync.county.store import CountyDb
+from tests.sync.conftest import COUNTY_NAME, RunningServer, serve
 from tests.ui.driver import App
 
 DEMO_SEED = 20261
@@ -53,3 +59,21 @@ def app(demo_folder: Path) -> Iterator[App]:
 def first_run(tmp_path: Path) -> Iterator[App]:
     """The app on a data folder with no station yet."""
     yield from _run(tmp_path / "new-station")
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> Iterator[County]:
+    """A county on the real clock: the app's stations sync on it, and its receipts carry the
+    time the status bar shows."""
+    folder = tmp_path / "county"
+    _, online = init_keys(folder, COUNTY_NAME, datetime.now(CST).isoformat())
+    db = CountyDb(str(folder / "county.db"))
+    yield County(db, online, lambda: datetime.now(CST))
+    db.close()
+
+
+@pytest.fixture
+def county_server(county: County) -> Iterator[RunningServer]:
+    running = serve(county)
+    yield running
+    running.stop()

@@ -8,40 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from station_app.domain.clock import CST
 from station_app.domain.versions import APP_VERSION
 from sync.client import HttpTransport
-from sync.county.keys import init_keys
 from sync.county.publish import publish_file
 from sync.county.service import County
-from sync.county.store import CountyDb
 from sync.session import run_sync
-from tests.sync.conftest import COUNTY_NAME, RunningServer, enroll_station, serve
+from tests.sync.conftest import RunningServer, enroll_station
 from tests.ui.driver import App, go_to
 from tests.ui.harness import ui_test
 
 NOTICE = "请在月底前升级"
-
-
-@pytest.fixture
-def county(tmp_path: Path) -> Iterator[County]:
-    folder = tmp_path / "county"
-    _, online = init_keys(folder, COUNTY_NAME, datetime.now(CST).isoformat())
-    db = CountyDb(str(folder / "county.db"))
-    yield County(db, online, lambda: datetime.now(CST))
-    db.close()
-
-
-@pytest.fixture
-def county_server(county: County) -> Iterator[RunningServer]:
-    running = serve(county)
-    yield running
-    running.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -12,24 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from station_app.domain.clock import CST
 from station_app.services.backup import backup_station
 from station_app.services.ledger import verify_folder
 from station_app.services.recovery import succession_of, verify_epochs
 from station_app.services.station import Station, create_station
 from station_app.services.users import add_user
 from sync.client import HttpTransport
-from sync.county.keys import init_keys
 from sync.county.service import County
-from sync.county.store import CountyDb
 from sync.station import acknowledged, sync_once
 from tests.sync.conftest import (
-    COUNTY_NAME,
     TOWN,
     RunningServer,
     enroll_station,
     free_port,
-    serve,
 )
 from tests.ui.driver import PINS, App, enter_pin, go_to
 from tests.ui.harness import FletHarness, ui_test
@@ -53,23 +48,6 @@ def windows_closed(first_run: App) -> Iterator[None]:
     yield
     for h in first_run.harnesses:
         h.page.on_close(None)
-
-
-@pytest.fixture
-def county(tmp_path: Path) -> Iterator[County]:
-    """A county on the real clock (the stations here sync on the real clock too)."""
-    folder = tmp_path / "county"
-    _, online = init_keys(folder, COUNTY_NAME, datetime.now(CST).isoformat())
-    db = CountyDb(str(folder / "county.db"))
-    yield County(db, online, lambda: datetime.now(CST))
-    db.close()
-
-
-@pytest.fixture
-def county_server(county: County) -> Iterator[RunningServer]:
-    running = serve(county)
-    yield running
-    running.stop()
 
 
 async def until(h: FletHarness, condition: Callable[[], bool], what: str) -> None:

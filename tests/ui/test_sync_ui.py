@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,11 +17,9 @@ import pytest
 from station_app.domain.clock import CST
 from station_app.ui.syncstatus import when
 from sync.auto import Timing
-from sync.county.keys import init_keys
 from sync.county.service import County
-from sync.county.store import CountyDb
 from sync.station import enrollment
-from tests.sync.conftest import COUNTY_NAME, RunningServer, enroll_station, free_port, serve
+from tests.sync.conftest import RunningServer, enroll_station, free_port, serve
 from tests.ui.driver import App, go_to
 from tests.ui.harness import FletHarness, ui_test
 from tests.ui.test_clerk_flows import receive_walk_in
@@ -30,23 +27,6 @@ from tests.ui.test_clerk_flows import receive_walk_in
 # Only the start of the app and a person's 立即同步 sync in these tests: nothing by the clock.
 BY_HAND = Timing(period=3600, debounce=3600)
 UNREACHABLE = "连不上县级服务器"
-
-
-@pytest.fixture
-def county(tmp_path: Path) -> Iterator[County]:
-    """A county on the real clock (its receipts carry the time the status bar shows)."""
-    folder = tmp_path / "county"
-    _, online = init_keys(folder, COUNTY_NAME, datetime.now(CST).isoformat())
-    db = CountyDb(str(folder / "county.db"))
-    yield County(db, online, lambda: datetime.now(CST))
-    db.close()
-
-
-@pytest.fixture
-def county_server(county: County) -> Iterator[RunningServer]:
-    running = serve(county)
-    yield running
-    running.stop()
 
 
 @pytest.fixture(autouse=True)
